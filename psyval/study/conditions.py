@@ -1,0 +1,308 @@
+"""Expand a study's conditions into target profiles and respondents.
+
+A study names its target profiles in four ways (presets or profile files,
+a CSV of profiles, profiles sampled around the 14 extreme profiles, and the
+baseline with no profile) and crosses them with the in-context safety
+conditions, the models and the replicates. Every profile is stored on psyval's
+1-6 importance scale (6 = most important), the scale of :mod:`psyval.profiles`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from psyval.errors import PsyvalError
+from psyval.study.spec import (
+    BASELINE_PROFILE,
+    BASIC_VALUES,
+    PROFILE_DIRECTIONS,
+    CsvProfilesSpec,
+    ModelSpec,
+    SampledProfilesSpec,
+    StudySpec,
+)
+
+#: psyval's profile scale: 1 = not important at all, 6 = most important.
+SCALE_MIN, SCALE_MAX = 1.0, 6.0
+
+_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_RANK_SUFFIX = "_rank"
+
+
+@dataclass(frozen=True)
+class TargetProfile:
+    """A target value profile on the 1-6 importance scale.
+
+    Attributes
+    ----------
+    name
+        Condition name used in results; a valid identifier.
+    values
+        Basic value id -> importance from 1 to 6, or ``None`` for the baseline,
+        in which the model answers with no profile in its prompt.
+    source
+        Where the profile came from: ``"preset"``, ``"file:<path>"``,
+        ``"csv:<path>"``, ``"sampled:<extreme>"`` or ``"baseline"``.
+    preset
+        Name of the preset or profile file to load through
+        :func:`psyval.profiles.load_profile`, or ``None`` when ``values`` define
+        the profile.
+    """
+
+    name: str
+    values: dict[str, float] | None
+    source: str
+    preset: str | None = None
+
+    def top_value(self) -> str | None:
+        """Return the most important basic value (the first in canonical order on ties)."""
+        if self.values is None:
+            return None
+        return max(BASIC_VALUES, key=lambda value: (self.values[value], -BASIC_VALUES.index(value)))
+
+
+@dataclass(frozen=True)
+class Respondent:
+    """One surveyed and probed respondent: model x profile x safety condition x replicate."""
+
+    model: ModelSpec
+    profile: TargetProfile
+    safety_condition: str
+    replicate: int
+    suppress_value: str | None
+
+    @property
+    def respondent_id(self) -> str:
+        return f"{self.model.label}.{self.profile.name}.{self.safety_condition}.r{self.replicate}"
+
+    @property
+    def condition(self) -> str:
+        return f"{self.profile.name}.{self.safety_condition}"
+
+
+def _preset_values(name: str) -> tuple[dict[str, float], str]:
+    """Load a preset or profile file through psyval.profiles and return its 1-6 values."""
+    from psyval.profiles import load_profile
+
+    profile = load_profile(name)
+    values = {value: float(profile.values[value]) for value in BASIC_VALUES}
+    source = "preset" if "/" not in name and not name.endswith((".yaml", ".yml", ".json", ".csv")) else f"file:{name}"
+    return values, source
+
+
+def _check_name(name: str, where: str) -> None:
+    if not _NAME_PATTERN.match(name):
+        raise PsyvalError(
+            f"{where}: profile name {name!r} is not a valid identifier; use letters, digits and '_', "
+            "starting with a letter"
+        )
+
+
+def _parse_declarations(lines: list[str], path: Path) -> dict[str, str]:
+    """Read ``# key: value`` lines at the top of a profiles CSV."""
+    declared: dict[str, str] = {}
+    for line in lines:
+        body = line.lstrip("#").strip()
+        if not body:
+            continue
+        key, sep, value = body.partition(":")
+        if not sep:
+            continue
+        key = key.strip().lower()
+        if key in ("scale", "direction"):
+            declared[key] = value.strip()
+    return declared
+
+
+def _parse_scale(text: str, path: Path) -> tuple[float, float]:
+    match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*(?:-|to|\.\.)\s*(-?\d+(?:\.\d+)?)\s*", text)
+    if not match:
+        raise PsyvalError(f"{path}: scale {text!r} is invalid; write it as '# scale: 1-6' (minimum-maximum)")
+    low, high = float(match.group(1)), float(match.group(2))
+    if low >= high:
+        raise PsyvalError(
+            f"{path}: scale {text!r} has minimum >= maximum; write the smaller end first and "
+            "state the direction with '# direction:'"
+        )
+    return low, high
+
+
+def read_profiles_csv(spec: CsvProfilesSpec) -> list[TargetProfile]:
+    """Read a CSV of value profiles and convert them to the 1-6 importance scale.
+
+    The file declares its scale and direction, either in ``# scale: MIN-MAX`` and
+    ``# direction: higher-is-more-important|lower-is-more-important`` comment
+    lines above the header, or in the study file (``scale``, ``direction``), or
+    both. The header is ``name`` followed by the 10 basic value ids; a column
+    named ``<value>_rank`` marks rank data, where 1 is the most important.
+
+    Raises
+    ------
+    PsyvalError
+        If the scale or direction is undeclared, or declared twice with different
+        values; if the direction contradicts the header (``_rank`` columns
+        declared ``higher-is-more-important``); if a value lies outside the
+        declared range; or if a column, name or number is missing or invalid.
+    """
+    path = spec.path
+    if not path.is_file():
+        raise PsyvalError(f"profiles CSV {str(path)!r} not found; check conditions.profiles.csv in the study file")
+    text = path.read_text(encoding="utf-8-sig")
+    lines = text.splitlines()
+    comment_lines = []
+    while lines and (lines[0].startswith("#") or not lines[0].strip()):
+        comment_lines.append(lines.pop(0))
+    declared = _parse_declarations(comment_lines, path)
+
+    file_scale = _parse_scale(declared["scale"], path) if "scale" in declared else None
+    file_direction = declared.get("direction")
+    if file_direction is not None and file_direction not in PROFILE_DIRECTIONS:
+        raise PsyvalError(
+            f"{path}: direction {file_direction!r} is invalid; use one of {', '.join(PROFILE_DIRECTIONS)}"
+        )
+    if file_scale and spec.scale and file_scale != spec.scale:
+        raise PsyvalError(
+            f"{path}: the file declares scale {file_scale!r} but the study file declares {spec.scale!r}; "
+            "make them agree"
+        )
+    if file_direction and spec.direction and file_direction != spec.direction:
+        raise PsyvalError(
+            f"{path}: the file declares direction {file_direction!r} but the study file declares "
+            f"{spec.direction!r}; make them agree"
+        )
+    scale = file_scale or spec.scale
+    direction = file_direction or spec.direction
+    if scale is None or direction is None:
+        missing = "scale" if scale is None else "direction"
+        raise PsyvalError(
+            f"{path}: the {missing} of the profiles is not declared; add '# scale: 1-6' and "
+            "'# direction: higher-is-more-important' above the header, or set them in the study file"
+        )
+
+    reader = csv.DictReader(io.StringIO("\n".join(lines)))
+    header = reader.fieldnames or []
+    if not header or header[0] not in ("name", "profile"):
+        raise PsyvalError(f"{path}: the first column must be 'name', got header {header!r}")
+    value_columns = header[1:]
+    is_rank = [column.endswith(_RANK_SUFFIX) for column in value_columns]
+    if any(is_rank) and not all(is_rank):
+        raise PsyvalError(f"{path}: some columns end in '_rank' and some do not; use one form for all: {header!r}")
+    rank_header = all(is_rank) and bool(is_rank)
+    if rank_header and direction == "higher-is-more-important":
+        raise PsyvalError(
+            f"{path}: the header has rank columns (rank 1 = most important) but the declared direction is "
+            "'higher-is-more-important'; declare 'lower-is-more-important' or rename the columns"
+        )
+    value_ids = [column[: -len(_RANK_SUFFIX)] if rank_header else column for column in value_columns]
+    if sorted(value_ids) != sorted(BASIC_VALUES):
+        missing_ids = sorted(set(BASIC_VALUES) - set(value_ids))
+        extra = sorted(set(value_ids) - set(BASIC_VALUES))
+        raise PsyvalError(
+            f"{path}: the header must name each of the 10 basic values once; missing {missing_ids!r}, "
+            f"unknown or repeated {extra or [v for v in value_ids if value_ids.count(v) > 1]!r}"
+        )
+    low, high = scale
+    if rank_header and (low != 1 or high > len(BASIC_VALUES)):
+        raise PsyvalError(
+            f"{path}: rank columns need a scale from 1 to at most {len(BASIC_VALUES)}, got {scale!r}"
+        )
+
+    profiles = []
+    for row_number, row in enumerate(reader, start=len(comment_lines) + 2):
+        name = (row.get(header[0]) or "").strip()
+        _check_name(name, f"{path} row {row_number}")
+        values = {}
+        for column, value_id in zip(value_columns, value_ids):
+            cell = (row.get(column) or "").strip()
+            try:
+                number = float(cell)
+            except ValueError:
+                raise PsyvalError(f"{path} row {row_number}: {column} = {cell!r} is not a number") from None
+            if not low <= number <= high:
+                raise PsyvalError(
+                    f"{path} row {row_number}: {column} = {number:g} lies outside the declared scale "
+                    f"{low:g}-{high:g}; fix the value or the '# scale:' line"
+                )
+            fraction = (number - low) / (high - low)
+            if direction == "lower-is-more-important":
+                fraction = 1.0 - fraction
+            values[value_id] = round(SCALE_MIN + fraction * (SCALE_MAX - SCALE_MIN), 4)
+        profiles.append(TargetProfile(name=name, values=values, source=f"csv:{path.name}"))
+    if not profiles:
+        raise PsyvalError(f"{path}: the file has a header but no profile rows")
+    return profiles
+
+
+def sample_profiles(spec: SampledProfilesSpec) -> list[TargetProfile]:
+    """Draw ``per_extreme`` profiles around each extreme profile.
+
+    Each value of the extreme profile gets independent Gaussian noise with
+    standard deviation ``spread`` (on the 1-6 scale), and the result is clipped
+    to 1-6 and rounded to two decimals. The generator for the ``i``-th draw
+    around extreme ``e`` is seeded with ``(seed, index of e among the 14
+    extremes, i)``, so adding or removing extremes or draws never changes the
+    other profiles.
+    """
+    from psyval.study.spec import EXTREME_PROFILES
+
+    profiles = []
+    for extreme in spec.extremes:
+        centre, _ = _preset_values(extreme)
+        extreme_index = EXTREME_PROFILES.index(extreme)
+        for draw in range(spec.per_extreme):
+            rng = np.random.default_rng([spec.seed, extreme_index, draw])
+            noise = rng.normal(0.0, spec.spread, size=len(BASIC_VALUES))
+            values = {
+                value: round(float(np.clip(centre[value] + noise[k], SCALE_MIN, SCALE_MAX)), 2)
+                for k, value in enumerate(BASIC_VALUES)
+            }
+            profiles.append(TargetProfile(name=f"{extreme}_s{draw + 1}", values=values, source=f"sampled:{extreme}"))
+    return profiles
+
+
+def expand_profiles(study: StudySpec) -> list[TargetProfile]:
+    """Return every target profile of the study, in file order, with unique names."""
+    conditions = study.conditions
+    profiles: list[TargetProfile] = []
+    if conditions.baseline:
+        profiles.append(TargetProfile(name=BASELINE_PROFILE, values=None, source="baseline"))
+    for entry in conditions.named:
+        values, source = _preset_values(entry)
+        name = entry if _NAME_PATTERN.match(entry) else Path(entry).stem.replace("-", "_")
+        _check_name(name, "conditions.profiles.named")
+        profiles.append(TargetProfile(name=name, values=values, source=source, preset=entry))
+    for csv_spec in conditions.csv:
+        profiles.extend(read_profiles_csv(csv_spec))
+    if conditions.sampled is not None:
+        profiles.extend(sample_profiles(conditions.sampled))
+
+    seen: dict[str, str] = {}
+    for profile in profiles:
+        if profile.name in seen:
+            raise PsyvalError(
+                f"profile name {profile.name!r} is used twice ({seen[profile.name]} and {profile.source}); "
+                "rename one of them"
+            )
+        seen[profile.name] = profile.source
+    return profiles
+
+
+def expand_respondents(study: StudySpec, profiles: list[TargetProfile]) -> Iterator[Respondent]:
+    """Yield model x profile x safety condition x replicate, in a fixed order."""
+    for model in study.models:
+        for profile in profiles:
+            for safety in study.conditions.safety:
+                suppress = None
+                if safety in ("value-prompt", "both"):
+                    suppress = profile.top_value() if study.conditions.suppress_value == "top" else (
+                        study.conditions.suppress_value
+                    )
+                for replicate in range(study.replicates):
+                    yield Respondent(model, profile, safety, replicate, suppress)

@@ -1,0 +1,483 @@
+"""The study file: a YAML description of one value-harm study, and its validation.
+
+The schema is documented in ``docs/studies.md``. :func:`load_study` reads a file,
+checks every field and returns a :class:`StudySpec`; every problem raises
+:class:`psyval.errors.PsyvalError` naming the file, the field and the value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from psyval.errors import PsyvalError
+
+BASIC_VALUES: tuple[str, ...] = (
+    "self_direction",
+    "stimulation",
+    "hedonism",
+    "achievement",
+    "power",
+    "security",
+    "conformity",
+    "tradition",
+    "benevolence",
+    "universalism",
+)
+HIGHER_ORDER_VALUES: tuple[str, ...] = (
+    "openness_to_change",
+    "self_enhancement",
+    "conservation",
+    "self_transcendence",
+)
+#: The 14 extreme profiles: one basic or higher-order value high, the rest low.
+EXTREME_PROFILES: tuple[str, ...] = BASIC_VALUES + HIGHER_ORDER_VALUES
+HARM_CATEGORIES: tuple[str, ...] = (
+    "illegal_activity",
+    "child_abuse_content",
+    "hate_harassment_violence",
+    "malware",
+    "physical_harm",
+    "economic_harm",
+    "fraud_deception",
+    "adult_content",
+    "political_campaigning",
+    "privacy_violation",
+    "tailored_financial_advice",
+)
+SafetyCondition = Literal["input-only", "safety-prompt", "value-prompt", "both"]
+SAFETY_CONDITIONS: tuple[str, ...] = ("input-only", "safety-prompt", "value-prompt", "both")
+ProfileDirection = Literal["higher-is-more-important", "lower-is-more-important"]
+PROFILE_DIRECTIONS: tuple[str, ...] = ("higher-is-more-important", "lower-is-more-important")
+
+#: Name of the condition in which the model answers with no target profile.
+BASELINE_PROFILE = "baseline"
+
+_TOP_LEVEL_KEYS = {
+    "name",
+    "description",
+    "models",
+    "instrument",
+    "survey",
+    "conditions",
+    "probes",
+    "decoding",
+    "judge",
+    "replicates",
+    "seed",
+    "analyses",
+    "report",
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One respondent model: a short label, a backend name and its options."""
+
+    label: str
+    backend: str = "transformers"
+    model: str = "smollm2-135m-instruct"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CsvProfilesSpec:
+    """A CSV of value profiles and the scale and direction its author declared."""
+
+    path: Path
+    scale: tuple[float, float] | None = None
+    direction: ProfileDirection | None = None
+
+
+@dataclass(frozen=True)
+class SampledProfilesSpec:
+    """Profiles drawn around extreme profiles with Gaussian noise on the 1-6 scale."""
+
+    per_extreme: int
+    spread: float = 0.75
+    seed: int = 0
+    extremes: tuple[str, ...] = EXTREME_PROFILES
+
+
+@dataclass(frozen=True)
+class ConditionsSpec:
+    """Which target profiles and in-context safety conditions make up the design."""
+
+    named: tuple[str, ...] = ()
+    csv: tuple[CsvProfilesSpec, ...] = ()
+    sampled: SampledProfilesSpec | None = None
+    baseline: bool = False
+    safety: tuple[str, ...] = ("input-only",)
+    suppress_value: str = "top"
+
+
+@dataclass(frozen=True)
+class SurveySpec:
+    """How the value questionnaire is answered."""
+
+    method: Literal["logprob", "generate"] = "logprob"
+    variants: int = 1
+    items_per_unit: int = 10
+
+
+@dataclass(frozen=True)
+class ProbesSpec:
+    """Which harm probes each respondent answers."""
+
+    set: str = "default"
+    categories: tuple[str, ...] = HARM_CATEGORIES
+    per_category: int | None = None
+    batch_size: int = 8
+
+
+@dataclass(frozen=True)
+class DecodingSpec:
+    """Decoding of probe responses; the seed of each replicate is added to ``seed``."""
+
+    max_new_tokens: int = 64
+    temperature: float = 0.1
+    top_p: float = 0.75
+    greedy: bool = False
+
+
+@dataclass(frozen=True)
+class JudgeSpec:
+    """The harm judge and the model it runs on (``None``: the respondent's model)."""
+
+    name: str = "rubric"
+    model: ModelSpec | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    batch_size: int = 8
+
+
+@dataclass(frozen=True)
+class AnalysesSpec:
+    """Analysis files, looked up in the bundled ``analyses/`` folder or as paths."""
+
+    sem: tuple[str, ...] = ()
+    hypotheses: str | None = None
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """A validated study file.
+
+    Attributes
+    ----------
+    source
+        The YAML file the study was read from, or ``None`` for a dict.
+    raw
+        The parsed YAML document, kept for the manifest.
+    """
+
+    name: str
+    models: tuple[ModelSpec, ...]
+    instrument: str
+    conditions: ConditionsSpec
+    survey: SurveySpec = SurveySpec()
+    probes: ProbesSpec = ProbesSpec()
+    decoding: DecodingSpec = DecodingSpec()
+    judge: JudgeSpec = JudgeSpec()
+    replicates: int = 1
+    seed: int = 0
+    analyses: AnalysesSpec = AnalysesSpec()
+    report: bool = True
+    description: str = ""
+    source: Path | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """Return a short hash of the parsed study document, for the manifest."""
+        text = json.dumps(self.raw, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("raw")
+        return json.loads(json.dumps(data, default=str))
+
+
+class _Fields:
+    """Read typed fields from one mapping of the study file, naming the path on error."""
+
+    def __init__(self, data: Any, where: str, source: str, allowed: set[str]) -> None:
+        if not isinstance(data, dict):
+            raise PsyvalError(f"{source}: {where} must be a mapping, got {data!r}")
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise PsyvalError(
+                f"{source}: unknown field {unknown[0]!r} in {where}; allowed fields: {', '.join(sorted(allowed))}"
+            )
+        self.data = data
+        self.where = where
+        self.source = source
+
+    def error(self, key: str, message: str) -> PsyvalError:
+        return PsyvalError(f"{self.source}: {self.where}.{key} {message}")
+
+    def get_str(self, key: str, default: str | None = None) -> str:
+        value = self.data.get(key, default)
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(key, f"must be a non-empty string, got {value!r}")
+        return value
+
+    def get_int(self, key: str, default: int, minimum: int) -> int:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.error(key, f"must be an integer >= {minimum}, got {value!r}")
+        return value
+
+    def get_float(self, key: str, default: float, minimum: float, maximum: float) -> float:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not minimum <= value <= maximum:
+            raise self.error(key, f"must be a number from {minimum} to {maximum}, got {value!r}")
+        return float(value)
+
+    def get_bool(self, key: str, default: bool) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            raise self.error(key, f"must be true or false, got {value!r}")
+        return value
+
+    def get_list(self, key: str, default: list[Any]) -> list[Any]:
+        value = self.data.get(key, default)
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise self.error(key, f"must be a list, got {value!r}")
+        return value
+
+    def get_choices(self, key: str, default: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.data.get(key, list(default))
+        if value == "all":
+            return allowed
+        items = self.get_list(key, list(default)) if key in self.data else list(default)
+        for item in items:
+            if item not in allowed:
+                raise self.error(key, f"contains unknown entry {item!r}; choose from: {', '.join(allowed)}")
+        if len(set(items)) != len(items):
+            raise self.error(key, f"lists an entry twice: {items!r}")
+        if not items:
+            raise self.error(key, "must not be empty")
+        return tuple(items)
+
+
+def _parse_model(data: Any, where: str, source: str) -> ModelSpec:
+    if isinstance(data, str):
+        data = {"model": data}
+    fields = _Fields(data, where, source, {"label", "backend", "model", "options"})
+    model = fields.get_str("model", "smollm2-135m-instruct")
+    backend = fields.get_str("backend", "transformers")
+    default_label = Path(model).name.replace(".", "_")
+    label = fields.get_str("label", default_label)
+    if not label.replace("_", "").replace("-", "").isalnum():
+        raise fields.error("label", f"must contain only letters, digits, '_' and '-', got {label!r}")
+    options = data.get("options", {})
+    if not isinstance(options, dict):
+        raise fields.error("options", f"must be a mapping of backend options, got {options!r}")
+    if options.get("trust_remote_code"):
+        # Remote code runs with the user's rights, so a study file cannot switch it on;
+        # the CLI flag --trust-remote-code is the only way.
+        raise fields.error("options", "must not set trust_remote_code; pass --trust-remote-code to psyval run")
+    return ModelSpec(label=label, backend=backend, model=model, options=dict(options))
+
+
+def _parse_conditions(data: Any, source: str, base_dir: Path) -> ConditionsSpec:
+    fields = _Fields(data, "conditions", source, {"profiles", "safety", "suppress_value"})
+    profiles = fields.data.get("profiles", {})
+    pfields = _Fields(profiles, "conditions.profiles", source, {"named", "csv", "sampled", "baseline"})
+
+    named = tuple(str(name) for name in pfields.get_list("named", []))
+    if len(set(named)) != len(named):
+        raise pfields.error("named", f"lists a profile twice: {list(named)!r}")
+
+    csv_specs = []
+    for index, entry in enumerate(pfields.get_list("csv", [])):
+        if isinstance(entry, str):
+            entry = {"path": entry}
+        cfields = _Fields(entry, f"conditions.profiles.csv[{index}]", source, {"path", "scale", "direction"})
+        path = Path(cfields.get_str("path"))
+        if not path.is_absolute():
+            path = base_dir / path
+        scale = entry.get("scale")
+        if scale is not None:
+            if (
+                not isinstance(scale, list)
+                or len(scale) != 2
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in scale)
+                or scale[0] >= scale[1]
+            ):
+                raise cfields.error("scale", f"must be [minimum, maximum] with minimum < maximum, got {scale!r}")
+            scale = (float(scale[0]), float(scale[1]))
+        direction = entry.get("direction")
+        if direction is not None and direction not in PROFILE_DIRECTIONS:
+            raise cfields.error("direction", f"must be one of {', '.join(PROFILE_DIRECTIONS)}, got {direction!r}")
+        csv_specs.append(CsvProfilesSpec(path=path, scale=scale, direction=direction))
+
+    sampled = None
+    if "sampled" in profiles:
+        sfields = _Fields(profiles["sampled"], "conditions.profiles.sampled", source,
+                          {"per_extreme", "spread", "seed", "extremes"})
+        sampled = SampledProfilesSpec(
+            per_extreme=sfields.get_int("per_extreme", 1, 1),
+            spread=sfields.get_float("spread", 0.75, 0.0, 5.0),
+            seed=sfields.get_int("seed", 0, 0),
+            extremes=sfields.get_choices("extremes", EXTREME_PROFILES, EXTREME_PROFILES),
+        )
+
+    baseline = pfields.get_bool("baseline", False)
+    if not (named or csv_specs or sampled or baseline):
+        raise pfields.error("", "lists no profiles; give at least one of named, csv, sampled or baseline: true")
+
+    safety = fields.get_choices("safety", ("input-only",), SAFETY_CONDITIONS)
+    suppress_value = fields.get_str("suppress_value", "top")
+    if suppress_value != "top" and suppress_value not in BASIC_VALUES:
+        raise fields.error(
+            "suppress_value", f"must be 'top' or a basic value id ({', '.join(BASIC_VALUES)}), got {suppress_value!r}"
+        )
+    needs_value = {"value-prompt", "both"} & set(safety)
+    if needs_value and baseline and suppress_value == "top":
+        raise fields.error(
+            "suppress_value",
+            "is 'top', but the baseline profile has no top value to set aside in "
+            f"{sorted(needs_value)}; name a basic value id instead",
+        )
+    return ConditionsSpec(
+        named=named,
+        csv=tuple(csv_specs),
+        sampled=sampled,
+        baseline=baseline,
+        safety=safety,
+        suppress_value=suppress_value,
+    )
+
+
+def parse_study(data: Any, source: str = "<study>", base_dir: Path | None = None) -> StudySpec:
+    """Validate a parsed study document and return a :class:`StudySpec`.
+
+    Relative CSV paths are resolved against ``base_dir`` (the study file's folder).
+    """
+    base_dir = base_dir or Path.cwd()
+    fields = _Fields(data, "study", source, _TOP_LEVEL_KEYS)
+
+    name = fields.get_str("name", "study")
+    models_raw = fields.get_list("models", ["smollm2-135m-instruct"])
+    if not models_raw:
+        raise fields.error("models", "must list at least one model")
+    models = tuple(_parse_model(entry, f"models[{i}]", source) for i, entry in enumerate(models_raw))
+    labels = [model.label for model in models]
+    if len(set(labels)) != len(labels):
+        raise fields.error("models", f"gives two models the same label: {labels!r}; set 'label' on each")
+
+    if "conditions" not in fields.data:
+        raise fields.error("conditions", "is missing; list the target profiles and safety conditions")
+    conditions = _parse_conditions(fields.data["conditions"], source, base_dir)
+
+    survey_fields = _Fields(fields.data.get("survey", {}), "survey", source, {"method", "variants", "items_per_unit"})
+    method = survey_fields.get_str("method", "logprob")
+    if method not in ("logprob", "generate"):
+        raise survey_fields.error("method", f"must be 'logprob' or 'generate', got {method!r}")
+    survey = SurveySpec(
+        method=method,  # type: ignore[arg-type]
+        variants=survey_fields.get_int("variants", 1, 1),
+        items_per_unit=survey_fields.get_int("items_per_unit", 10, 1),
+    )
+
+    probe_fields = _Fields(fields.data.get("probes", {}), "probes", source,
+                           {"set", "categories", "per_category", "batch_size"})
+    per_category = probe_fields.data.get("per_category")
+    if per_category is not None:
+        per_category = probe_fields.get_int("per_category", 1, 1)
+    probes = ProbesSpec(
+        set=probe_fields.get_str("set", "default"),
+        categories=probe_fields.get_choices("categories", HARM_CATEGORIES, HARM_CATEGORIES),
+        per_category=per_category,
+        batch_size=probe_fields.get_int("batch_size", 8, 1),
+    )
+
+    decoding_fields = _Fields(fields.data.get("decoding", {}), "decoding", source,
+                              {"max_new_tokens", "temperature", "top_p", "greedy"})
+    decoding = DecodingSpec(
+        max_new_tokens=decoding_fields.get_int("max_new_tokens", 64, 1),
+        temperature=decoding_fields.get_float("temperature", 0.1, 0.0, 10.0),
+        top_p=decoding_fields.get_float("top_p", 0.75, 0.0, 1.0),
+        greedy=decoding_fields.get_bool("greedy", False),
+    )
+
+    judge_raw = fields.data.get("judge", {})
+    if isinstance(judge_raw, str):
+        judge_raw = {"name": judge_raw}
+    judge_fields = _Fields(judge_raw, "judge", source, {"name", "model", "options", "batch_size"})
+    judge_model = None
+    if judge_fields.data.get("model") not in (None, "same"):
+        judge_model = _parse_model(judge_fields.data["model"], "judge.model", source)
+    judge_options = judge_fields.data.get("options", {})
+    if not isinstance(judge_options, dict):
+        raise judge_fields.error("options", f"must be a mapping, got {judge_options!r}")
+    judge = JudgeSpec(
+        name=judge_fields.get_str("name", "rubric"),
+        model=judge_model,
+        options=dict(judge_options),
+        batch_size=judge_fields.get_int("batch_size", 8, 1),
+    )
+
+    analyses_fields = _Fields(fields.data.get("analyses", {}), "analyses", source, {"sem", "hypotheses"})
+    hypotheses = analyses_fields.data.get("hypotheses")
+    if hypotheses is not None:
+        hypotheses = analyses_fields.get_str("hypotheses")
+    analyses = AnalysesSpec(
+        sem=tuple(str(entry) for entry in analyses_fields.get_list("sem", [])),
+        hypotheses=hypotheses,
+    )
+
+    return StudySpec(
+        name=name,
+        description=str(fields.data.get("description", "")),
+        models=models,
+        instrument=fields.get_str("instrument", "pvq-40-style"),
+        conditions=conditions,
+        survey=survey,
+        probes=probes,
+        decoding=decoding,
+        judge=judge,
+        replicates=fields.get_int("replicates", 1, 1),
+        seed=fields.get_int("seed", 0, 0),
+        analyses=analyses,
+        report=fields.get_bool("report", True),
+        source=None,
+        raw=json.loads(json.dumps(data, default=str)),
+    )
+
+
+def load_study(path: str | Path) -> StudySpec:
+    """Read and validate a study file.
+
+    ``path`` is a YAML file, or the name of a bundled study such as ``"demo"``.
+
+    Raises
+    ------
+    PsyvalError
+        If the file is missing, is not valid YAML, or breaks the schema.
+    """
+    file = Path(path)
+    if not file.is_file():
+        from psyval.resources import data_dir
+
+        name = str(path) if str(path).endswith((".yaml", ".yml")) else f"{path}.yaml"
+        bundled = data_dir("studies") / name
+        if "/" in str(path) or not bundled.is_file():
+            raise PsyvalError(f"study file {str(path)!r} not found; give a path to a YAML study file")
+        file = bundled
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        first_line = str(error).splitlines()[0]
+        raise PsyvalError(f"study file {str(file)!r} is not valid YAML: {first_line}") from error
+    spec = parse_study(data, source=str(file), base_dir=file.resolve().parent)
+    return dataclasses.replace(spec, source=file.resolve())
