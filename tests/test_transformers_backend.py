@@ -1,0 +1,98 @@
+"""TransformersBackend on the real embedded default model (SmolLM2-135M-Instruct)."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+
+from psyval.errors import BackendUnavailableError, PsyvalError
+from psyval.respondents.base import Decoding
+from psyval.respondents.registry import load_backend
+
+SYSTEM = {"role": "system", "content": "You fill in questionnaires."}
+OPTIONS = ["1", "2", "3", "4", "5", "6"]
+
+
+def _prompts(smollm):  # type: ignore[no-untyped-def]
+    items = ["Kim enjoys painting.", "Alex wants to be rich and to give orders.", "Sam keeps every promise."]
+    return [
+        smollm.render([SYSTEM, {"role": "user", "content": f"Rate 1-6 how much this is like you.\n{text}"}])
+        for text in items
+    ]
+
+
+def test_render_uses_chat_template(smollm):  # type: ignore[no-untyped-def]
+    text = smollm.render([SYSTEM, {"role": "user", "content": "Hi"}], answer_prefix="Answer:")
+    assert text.startswith("<|im_start|>system\nYou fill in questionnaires.")
+    assert text.endswith("<|im_start|>assistant\nAnswer:")
+
+
+def test_score_options_is_distribution(smollm):  # type: ignore[no-untyped-def]
+    results = smollm.score_options(_prompts(smollm), OPTIONS)
+    assert len(results) == 3
+    for result in results:
+        assert list(result.probabilities) == OPTIONS
+        assert math.isclose(sum(result.probabilities.values()), 1.0, rel_tol=1e-9)
+        assert 0.0 < result.valid_mass <= 1.0
+
+
+def test_prefix_reuse_matches_full_pass(smollm):  # type: ignore[no-untyped-def]
+    prompts = _prompts(smollm)
+    shared = os.path.commonprefix(prompts)
+    reused = smollm.score_options(prompts, OPTIONS, shared_prefix=shared)
+    smollm.reuse_prefix = False
+    try:
+        plain = smollm.score_options(prompts, OPTIONS, shared_prefix=shared)
+    finally:
+        smollm.reuse_prefix = True
+    for a, b in zip(reused, plain):
+        for option in OPTIONS:
+            assert a.probabilities[option] == pytest.approx(b.probabilities[option], abs=1e-4)
+        assert a.valid_mass == pytest.approx(b.valid_mass, rel=1e-3)
+
+
+def test_batching_matches_single_prompts(smollm):  # type: ignore[no-untyped-def]
+    prompts = _prompts(smollm)
+    batched = smollm.score_options(prompts, OPTIONS)
+    single = [smollm.score_options([p], OPTIONS)[0] for p in prompts]
+    for a, b in zip(batched, single):
+        assert a.probabilities["1"] == pytest.approx(b.probabilities["1"], abs=1e-4)
+
+
+def test_multi_token_labels_scored_as_continuation(smollm):  # type: ignore[no-untyped-def]
+    prompt = _prompts(smollm)[0]
+    result = smollm.score_options([prompt], ["not like me", "very much like me"])[0]
+    assert result.method == "logprob-continuation"
+    assert math.isclose(sum(result.probabilities.values()), 1.0, rel_tol=1e-9)
+
+
+def test_generate_greedy_is_repeatable(smollm):  # type: ignore[no-untyped-def]
+    prompts = _prompts(smollm)[:2]
+    first = smollm.generate(prompts, Decoding(max_new_tokens=6, greedy=True))
+    second = smollm.generate(prompts, Decoding(max_new_tokens=6, greedy=True))
+    assert first == second
+    assert all(isinstance(text, str) and text for text in first)
+
+
+def test_describe_has_manifest_fields(smollm):  # type: ignore[no-untyped-def]
+    info = smollm.describe()
+    assert info["model_id"] == "smollm2-135m-instruct"
+    assert info["dtype"] == "float32"
+    assert len(info["chat_template_sha256"]) == 64
+
+
+def test_missing_folder_is_one_line_error(tmp_path):  # type: ignore[no-untyped-def]
+    with pytest.raises(BackendUnavailableError, match="not found"):
+        load_backend("transformers", model=str(tmp_path / "nope" / "model"))
+
+
+def test_hub_id_offline_is_one_line_error():  # type: ignore[no-untyped-def]
+    with pytest.raises(BackendUnavailableError, match="cannot load model 'psyval-test/absent-model'"):
+        load_backend("transformers", model="psyval-test/absent-model")
+
+
+def test_invalid_dtype_rejected():  # type: ignore[no-untyped-def]
+    with pytest.raises(PsyvalError, match="invalid dtype 'int3'"):
+        load_backend("transformers", dtype="int3")
