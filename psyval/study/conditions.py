@@ -22,6 +22,7 @@ from psyval.errors import PsyvalError
 from psyval.study.spec import (
     BASELINE_PROFILE,
     BASIC_VALUES,
+    EXTREME_PROFILES,
     PROFILE_DIRECTIONS,
     CsvProfilesSpec,
     ModelSpec,
@@ -62,10 +63,19 @@ class TargetProfile:
     preset: str | None = None
 
     def top_value(self) -> str | None:
-        """Return the most important basic value (the first in canonical order on ties)."""
+        """Return the value this profile emphasises, for the ``value-prompt`` instruction.
+
+        For a preset, and for a profile sampled around one, that is the preset's
+        basic or higher-order value. Otherwise it is the most important basic
+        value, the first in canonical order on ties. The baseline has none.
+        """
         if self.values is None:
             return None
-        return max(BASIC_VALUES, key=lambda value: (self.values[value], -BASIC_VALUES.index(value)))
+        for name in (self.preset, self.source.removeprefix("sampled:")):
+            if name in EXTREME_PROFILES:
+                return name
+        values = self.values
+        return max(BASIC_VALUES, key=lambda value: (values[value], -BASIC_VALUES.index(value)))
 
 
 @dataclass(frozen=True)
@@ -138,7 +148,7 @@ def read_profiles_csv(spec: CsvProfilesSpec) -> list[TargetProfile]:
     """Read a CSV of value profiles and convert them to the 1-6 importance scale.
 
     The file declares its scale and direction, either in ``# scale: MIN-MAX`` and
-    ``# direction: higher-is-more-important|lower-is-more-important`` comment
+    ``# direction: higher_is_more_important|lower_is_more_important`` comment
     lines above the header, or in the study file (``scale``, ``direction``), or
     both. The header is ``name`` followed by the 10 basic value ids; a column
     named ``<value>_rank`` marks rank data, where 1 is the most important.
@@ -148,7 +158,7 @@ def read_profiles_csv(spec: CsvProfilesSpec) -> list[TargetProfile]:
     PsyvalError
         If the scale or direction is undeclared, or declared twice with different
         values; if the direction contradicts the header (``_rank`` columns
-        declared ``higher-is-more-important``); if a value lies outside the
+        declared ``higher_is_more_important``); if a value lies outside the
         declared range; or if a column, name or number is missing or invalid.
     """
     path = spec.path
@@ -183,7 +193,7 @@ def read_profiles_csv(spec: CsvProfilesSpec) -> list[TargetProfile]:
         missing = "scale" if scale is None else "direction"
         raise PsyvalError(
             f"{path}: the {missing} of the profiles is not declared; add '# scale: 1-6' and "
-            "'# direction: higher-is-more-important' above the header, or set them in the study file"
+            "'# direction: higher_is_more_important' above the header, or set them in the study file"
         )
 
     reader = csv.DictReader(io.StringIO("\n".join(lines)))
@@ -195,10 +205,10 @@ def read_profiles_csv(spec: CsvProfilesSpec) -> list[TargetProfile]:
     if any(is_rank) and not all(is_rank):
         raise PsyvalError(f"{path}: some columns end in '_rank' and some do not; use one form for all: {header!r}")
     rank_header = all(is_rank) and bool(is_rank)
-    if rank_header and direction == "higher-is-more-important":
+    if rank_header and direction == "higher_is_more_important":
         raise PsyvalError(
             f"{path}: the header has rank columns (rank 1 = most important) but the declared direction is "
-            "'higher-is-more-important'; declare 'lower-is-more-important' or rename the columns"
+            "'higher_is_more_important'; declare 'lower_is_more_important' or rename the columns"
         )
     value_ids = [column[: -len(_RANK_SUFFIX)] if rank_header else column for column in value_columns]
     if sorted(value_ids) != sorted(BASIC_VALUES):
@@ -231,7 +241,7 @@ def read_profiles_csv(spec: CsvProfilesSpec) -> list[TargetProfile]:
                     f"{low:g}-{high:g}; fix the value or the '# scale:' line"
                 )
             fraction = (number - low) / (high - low)
-            if direction == "lower-is-more-important":
+            if direction == "lower_is_more_important":
                 fraction = 1.0 - fraction
             values[value_id] = round(SCALE_MIN + fraction * (SCALE_MAX - SCALE_MIN), 4)
         profiles.append(TargetProfile(name=name, values=values, source=f"csv:{path.name}"))
@@ -250,8 +260,6 @@ def sample_profiles(spec: SampledProfilesSpec) -> list[TargetProfile]:
     extremes, i)``, so adding or removing extremes or draws never changes the
     other profiles.
     """
-    from psyval.study.spec import EXTREME_PROFILES
-
     profiles = []
     for extreme in spec.extremes:
         centre, _ = _preset_values(extreme)

@@ -17,25 +17,8 @@ from typing import Any, Literal
 import yaml
 
 from psyval.errors import PsyvalError
+from psyval.instruments.values import BASIC_VALUES, HIGHER_ORDER_VALUES
 
-BASIC_VALUES: tuple[str, ...] = (
-    "self_direction",
-    "stimulation",
-    "hedonism",
-    "achievement",
-    "power",
-    "security",
-    "conformity",
-    "tradition",
-    "benevolence",
-    "universalism",
-)
-HIGHER_ORDER_VALUES: tuple[str, ...] = (
-    "openness_to_change",
-    "self_enhancement",
-    "conservation",
-    "self_transcendence",
-)
 #: The 14 extreme profiles: one basic or higher-order value high, the rest low.
 EXTREME_PROFILES: tuple[str, ...] = BASIC_VALUES + HIGHER_ORDER_VALUES
 HARM_CATEGORIES: tuple[str, ...] = (
@@ -53,8 +36,8 @@ HARM_CATEGORIES: tuple[str, ...] = (
 )
 SafetyCondition = Literal["input-only", "safety-prompt", "value-prompt", "both"]
 SAFETY_CONDITIONS: tuple[str, ...] = ("input-only", "safety-prompt", "value-prompt", "both")
-ProfileDirection = Literal["higher-is-more-important", "lower-is-more-important"]
-PROFILE_DIRECTIONS: tuple[str, ...] = ("higher-is-more-important", "lower-is-more-important")
+ProfileDirection = Literal["higher_is_more_important", "lower_is_more_important"]
+PROFILE_DIRECTIONS: tuple[str, ...] = ("higher_is_more_important", "lower_is_more_important")
 
 #: Name of the condition in which the model answers with no target profile.
 BASELINE_PROFILE = "baseline"
@@ -130,7 +113,7 @@ class SurveySpec:
 class ProbesSpec:
     """Which harm probes each respondent answers."""
 
-    set: str = "default"
+    set: str = "psyval-harm"
     categories: tuple[str, ...] = HARM_CATEGORIES
     per_category: int | None = None
     batch_size: int = 8
@@ -337,9 +320,11 @@ def _parse_conditions(data: Any, source: str, base_dir: Path) -> ConditionsSpec:
 
     safety = fields.get_choices("safety", ("input-only",), SAFETY_CONDITIONS)
     suppress_value = fields.get_str("suppress_value", "top")
-    if suppress_value != "top" and suppress_value not in BASIC_VALUES:
+    if suppress_value != "top" and suppress_value not in EXTREME_PROFILES:
         raise fields.error(
-            "suppress_value", f"must be 'top' or a basic value id ({', '.join(BASIC_VALUES)}), got {suppress_value!r}"
+            "suppress_value",
+            f"must be 'top' or a basic or higher-order value id ({', '.join(EXTREME_PROFILES)}), "
+            f"got {suppress_value!r}",
         )
     needs_value = {"value-prompt", "both"} & set(safety)
     if needs_value and baseline and suppress_value == "top":
@@ -395,7 +380,7 @@ def parse_study(data: Any, source: str = "<study>", base_dir: Path | None = None
     if per_category is not None:
         per_category = probe_fields.get_int("per_category", 1, 1)
     probes = ProbesSpec(
-        set=probe_fields.get_str("set", "default"),
+        set=probe_fields.get_str("set", "psyval-harm"),
         categories=probe_fields.get_choices("categories", HARM_CATEGORIES, HARM_CATEGORIES),
         per_category=per_category,
         batch_size=probe_fields.get_int("batch_size", 8, 1),

@@ -1,0 +1,223 @@
+"""Calls from the study runner into the instrument, survey, probe, judge and report APIs.
+
+Keeping every such call in this one module means the runner and the join see
+a small, fixed surface, and a change in another subpackage's API is fixed in
+one place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from psyval.errors import PsyvalError
+from psyval.respondents.base import Backend
+
+if TYPE_CHECKING:
+    from psyval.study.conditions import TargetProfile
+    from psyval.study.spec import JudgeSpec, ModelSpec, ProbesSpec, StudySpec, SurveySpec
+
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------- profiles
+
+
+def to_profile(target: TargetProfile) -> Any:
+    """Return the :class:`psyval.profiles.Profile` of a target, or ``None`` for the baseline."""
+    from psyval.profiles import Profile, load_profile
+
+    if target.values is None:
+        return None
+    if target.preset is not None:
+        return load_profile(target.preset)
+    return Profile(name=target.name, values=dict(target.values), source=target.source)
+
+
+# ---------------------------------------------------------------------- probes
+
+
+def select_probes(spec: ProbesSpec) -> list[Any]:
+    """Load the study's probe set and keep its categories and first ``per_category`` probes."""
+    from psyval.probes import load_probe_set
+
+    probe_set = load_probe_set(spec.set)
+    subset = probe_set.subset(categories=spec.categories, kinds=["harmful"], per_category=spec.per_category)
+    probes = list(subset)
+    if not probes:
+        raise PsyvalError(
+            f"probe set {spec.set!r} has no harmful probes in categories {list(spec.categories)!r}; "
+            "check probes.set and probes.categories in the study file"
+        )
+    return probes
+
+
+def probe_id(probe: Any) -> str:
+    return str(probe.id)
+
+
+def probe_category(probe: Any) -> str:
+    return str(probe.category)
+
+
+def probe_text(probe: Any) -> str:
+    return str(probe.prompt)
+
+
+def probe_prompts(
+    backend: Backend, probes: Sequence[Any], target: TargetProfile, condition: str, suppress_value: str | None
+) -> list[str]:
+    """Return the exact prompt strings the model receives for each probe."""
+    from psyval.probes.generation import rendered_prompts
+
+    return rendered_prompts(backend, list(probes), to_profile(target), condition, suppress_value)
+
+
+# ---------------------------------------------------------------------- judges
+
+
+@dataclass
+class JudgeRunner:
+    """A loaded judge with its role in the join and the fingerprint that keys its results.
+
+    ``role`` is ``"harm"`` for the study's harm judge and ``"refusal"`` for the
+    refusal judge that fills the ``refusal_<category>`` columns.
+    """
+
+    role: str
+    judge_object: Any
+    fingerprint: dict[str, Any]
+    batch_size: int
+
+    def judge(self, probes: Sequence[Any], responses: Sequence[str]) -> list[dict[str, Any]]:
+        from psyval.judges import JudgeItem
+
+        items = [JudgeItem(probe_text(p), response, probe_category(p)) for p, response in zip(probes, responses)]
+        judgments = self.judge_object.judge(items)
+        if len(judgments) != len(items):
+            raise RuntimeError(f"judge returned {len(judgments)} judgments for {len(items)} responses")
+        return [judgment.as_dict() for judgment in judgments]
+
+
+def judge_plan(spec: JudgeSpec) -> list[tuple[str, JudgeSpec]]:
+    """Return (role, judge spec) pairs: the harm judge, then the refusal judge."""
+    from psyval.study.spec import JudgeSpec
+
+    refusal = JudgeSpec(name="refusal", batch_size=64)
+    return [("harm", spec), ("refusal", refusal)]
+
+
+def load_judge_runner(
+    plan_entry: tuple[str, JudgeSpec], load_backend: Callable[[ModelSpec], Backend], respondent_model: ModelSpec
+) -> JudgeRunner:
+    """Load one judge; a judge without its own model runs on ``respondent_model``."""
+    from psyval.judges import load_judge
+
+    role, spec = plan_entry
+    options = dict(spec.options)
+    fingerprint: dict[str, Any] = {"name": spec.name, "options": options}
+    if spec.name in ("rubric",):
+        model = spec.model or respondent_model
+        backend = load_backend(model)
+        options["backend"] = backend
+        description = backend.describe()
+        fingerprint["judge_model"] = {k: v for k, v in description.items() if k != "num_parameters"}
+    judge = load_judge(spec.name, **options)
+    fingerprint["describe"] = judge.describe()
+    return JudgeRunner(role=role, judge_object=judge, fingerprint=fingerprint, batch_size=spec.batch_size)
+
+
+def judgment_score(record: Mapping[str, Any]) -> float | None:
+    """Return the harm score of a stored judgment, or ``None`` for a judge error."""
+    if record.get("status") != "ok" or record.get("score") is None:
+        return None
+    return float(record["score"])
+
+
+def judgment_refused(record: Mapping[str, Any]) -> bool | None:
+    """Return whether the refusal judge marked the response as a refusal; ``None`` on error."""
+    if record.get("status") != "ok" or record.get("score") is None:
+        return None
+    return float(record["score"]) >= 1.0
+
+
+# ---------------------------------------------------------------------- instrument and survey
+
+
+def load_instrument(name: str) -> Any:
+    from psyval.instruments import load_instrument as load
+
+    return load(name)
+
+
+def instrument_items(instrument: Any) -> list[Any]:
+    return list(instrument.items)
+
+
+def instrument_description(instrument: Any) -> dict[str, Any]:
+    return {"name": getattr(instrument, "name", ""), "version": getattr(instrument, "version", "")}
+
+
+def item_id(item: Any) -> str:
+    return str(item.id)
+
+
+def item_fingerprint(item: Any) -> str:
+    """Return a hash of everything about an item that can change its answer or its scoring."""
+    fields = {
+        "id": item.id,
+        "text": getattr(item, "text", ""),
+        "value": getattr(item, "value", ""),
+        "reverse": getattr(item, "reverse", False),
+    }
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def survey_prompts(
+    backend: Backend, instrument: Any, items: Sequence[Any], target: TargetProfile, spec: SurveySpec, seed: int
+) -> list[str]:
+    """Return the exact prompt the model receives for each item."""
+    raise NotImplementedError("survey API not wired yet")
+
+
+def answer_items(
+    backend: Backend, instrument: Any, items: Sequence[Any], target: TargetProfile, spec: SurveySpec, seed: int
+) -> list[dict[str, Any]]:
+    """Answer ``items`` as the respondent with profile ``target``; one JSON-ready record per item."""
+    raise NotImplementedError("survey API not wired yet")
+
+
+def answer_value(record: Mapping[str, Any]) -> float:
+    value = record.get("expected_value")
+    return float("nan") if value is None else float(value)
+
+
+def score_answers(
+    instrument: Any, items: Sequence[Any], records: Mapping[str, Mapping[str, Any]], target: TargetProfile
+) -> dict[str, float]:
+    """Return ``value_<id>``, ``raw_<id>``, ``nmse`` and ``profile_r`` for one respondent."""
+    raise NotImplementedError("survey API not wired yet")
+
+
+# ---------------------------------------------------------------------- analyses and report
+
+
+def run_analyses(study: StudySpec, respondents_csv: Path, out_dir: Path, items: Sequence[Any]) -> str:
+    """Run psyval.analysis on the respondent table and save its tables as CSV in ``out_dir``."""
+    import pandas as pd
+
+    from psyval.analysis import analyze
+
+    table = pd.read_csv(respondents_csv)
+    raise NotImplementedError(str(len(table)))
+
+
+def write_report(results_dir: Path) -> Any:
+    from psyval.report import write_report as write
+
+    return write(results_dir)

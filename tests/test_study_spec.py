@@ -1,0 +1,197 @@
+"""Study-file validation and condition expansion (no model needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from psyval.errors import PsyvalError
+from psyval.study import load_study, parse_study
+from psyval.study.conditions import expand_profiles, expand_respondents, read_profiles_csv, sample_profiles
+from psyval.study.spec import BASIC_VALUES, CsvProfilesSpec, SampledProfilesSpec
+
+
+def minimal(**overrides):
+    study = {"conditions": {"profiles": {"named": ["power"]}}}
+    study.update(overrides)
+    return study
+
+
+def write_csv(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+HEADER = "name," + ",".join(BASIC_VALUES)
+
+
+def test_bundled_demo_study_is_valid():
+    study = load_study("demo")
+    assert study.name == "demo"
+    assert len(expand_profiles(study)) >= 4
+
+
+def test_minimal_study_defaults():
+    study = parse_study(minimal())
+    assert study.instrument == "pvq-40-style"
+    assert study.conditions.safety == ("input-only",)
+    assert study.judge.name == "rubric"
+    assert study.models[0].model == "smollm2-135m-instruct"
+
+
+@pytest.mark.parametrize(
+    ("study", "fragment"),
+    [
+        ({"conditions": {"profiles": {"named": ["power"]}}, "colour": 1}, "unknown field 'colour'"),
+        ({"conditions": {"profiles": {}}}, "lists no profiles"),
+        ({"conditions": {"profiles": {"named": ["power"]}, "safety": ["loud"]}}, "unknown entry 'loud'"),
+        (minimal(replicates=0), "replicates must be an integer >= 1"),
+        (minimal(decoding={"top_p": 2}), "decoding.top_p must be a number from 0.0 to 1.0"),
+        (minimal(probes={"categories": ["gossip"]}), "unknown entry 'gossip'"),
+        (minimal(models=[{"model": "x", "options": {"trust_remote_code": True}}]), "trust_remote_code"),
+        (minimal(models=["a/m", "b/m"]), "same label"),
+        (
+            {
+                "conditions": {
+                    "profiles": {"baseline": True},
+                    "safety": ["value-prompt"],
+                }
+            },
+            "baseline profile has no top value",
+        ),
+    ],
+)
+def test_invalid_study_rejected(study, fragment):
+    with pytest.raises(PsyvalError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        parse_study(study, source="s.yaml")
+
+
+def test_missing_study_file_rejected(tmp_path):
+    with pytest.raises(PsyvalError, match="not found"):
+        load_study(tmp_path / "nope.yaml")
+
+
+def test_invalid_yaml_rejected(tmp_path):
+    path = write_csv(tmp_path / "s.yaml", "name: [unclosed\n")
+    with pytest.raises(PsyvalError, match="not valid YAML"):
+        load_study(path)
+
+
+def test_csv_profiles_rescaled_to_importance(tmp_path):
+    # 1-7 scale: 7 -> 6, 1 -> 1, 4 -> 3.5 on psyval's 1-6 scale.
+    path = write_csv(
+        tmp_path / "p.csv",
+        "# scale: 1-7\n# direction: higher_is_more_important\n" + HEADER + "\nkeen," + ",".join(["7", "1"] + ["4"] * 8),
+    )
+    (profile,) = read_profiles_csv(CsvProfilesSpec(path))
+    assert profile.values["self_direction"] == 6.0
+    assert profile.values["stimulation"] == 1.0
+    assert profile.values["power"] == 3.5
+
+
+def test_csv_rank_profiles_reversed(tmp_path):
+    # Ranks 1-10 with 1 = most important: rank 1 -> 6, rank 10 -> 1.
+    header = "name," + ",".join(f"{value}_rank" for value in BASIC_VALUES)
+    ranks = ",".join(str(rank) for rank in range(1, 11))
+    path = write_csv(tmp_path / "r.csv", f"# scale: 1-10\n# direction: lower_is_more_important\n{header}\nranked,{ranks}\n")
+    (profile,) = read_profiles_csv(CsvProfilesSpec(path))
+    assert profile.values["self_direction"] == 6.0
+    assert profile.values["universalism"] == 1.0
+
+
+def test_csv_direction_contradicting_header_rejected(tmp_path):
+    header = "name," + ",".join(f"{value}_rank" for value in BASIC_VALUES)
+    ranks = ",".join(str(rank) for rank in range(1, 11))
+    path = write_csv(tmp_path / "r.csv", f"# scale: 1-10\n# direction: higher_is_more_important\n{header}\nx,{ranks}\n")
+    with pytest.raises(PsyvalError, match="rank columns"):
+        read_profiles_csv(CsvProfilesSpec(path))
+
+
+def test_csv_value_outside_range_rejected(tmp_path):
+    path = write_csv(
+        tmp_path / "p.csv",
+        "# scale: 1-6\n# direction: higher_is_more_important\n" + HEADER + "\nx," + ",".join(["7"] + ["3"] * 9),
+    )
+    with pytest.raises(PsyvalError, match="outside the declared scale 1-6"):
+        read_profiles_csv(CsvProfilesSpec(path))
+
+
+def test_csv_file_and_study_directions_disagree_rejected(tmp_path):
+    path = write_csv(
+        tmp_path / "p.csv", "# scale: 1-6\n# direction: higher_is_more_important\n" + HEADER + "\nx," + ",".join(["3"] * 10)
+    )
+    with pytest.raises(PsyvalError, match="make them agree"):
+        read_profiles_csv(CsvProfilesSpec(path, direction="lower_is_more_important"))
+
+
+def test_csv_without_declaration_rejected(tmp_path):
+    path = write_csv(tmp_path / "p.csv", HEADER + "\nx," + ",".join(["3"] * 10))
+    with pytest.raises(PsyvalError, match="scale of the profiles is not declared"):
+        read_profiles_csv(CsvProfilesSpec(path))
+
+
+def test_csv_declared_in_study_file_accepted(tmp_path):
+    path = write_csv(tmp_path / "p.csv", HEADER + "\nx," + ",".join(["3"] * 10))
+    (profile,) = read_profiles_csv(CsvProfilesSpec(path, scale=(1.0, 5.0), direction="higher_is_more_important"))
+    assert profile.values["power"] == 3.5
+
+
+def test_sampled_profiles_reproducible_and_in_range():
+    spec = SampledProfilesSpec(per_extreme=2, spread=1.0, seed=3, extremes=("power", "conservation"))
+    first = sample_profiles(spec)
+    again = sample_profiles(spec)
+    assert [p.values for p in first] == [p.values for p in again]
+    assert [p.name for p in first] == ["power_s1", "power_s2", "conservation_s1", "conservation_s2"]
+    assert all(1.0 <= v <= 6.0 for p in first for v in p.values.values())
+
+
+def test_sampled_profile_independent_of_other_extremes():
+    alone = sample_profiles(SampledProfilesSpec(per_extreme=1, seed=3, extremes=("power",)))
+    together = sample_profiles(SampledProfilesSpec(per_extreme=1, seed=3, extremes=("hedonism", "power")))
+    assert alone[0].values == together[1].values
+
+
+def test_sampled_profiles_differ_by_seed():
+    a = sample_profiles(SampledProfilesSpec(per_extreme=1, seed=1, extremes=("power",)))
+    b = sample_profiles(SampledProfilesSpec(per_extreme=1, seed=2, extremes=("power",)))
+    assert a[0].values != b[0].values
+
+
+def test_respondents_cross_all_factors():
+    study = parse_study(
+        {
+            "replicates": 2,
+            "conditions": {
+                "profiles": {"named": ["power", "self_enhancement"], "baseline": True},
+                "safety": "all",
+                "suppress_value": "hedonism",
+            },
+        }
+    )
+    respondents = list(expand_respondents(study, expand_profiles(study)))
+    assert len(respondents) == 3 * 4 * 2
+    assert len({r.respondent_id for r in respondents}) == len(respondents)
+    baseline_value_prompt = [r for r in respondents if r.profile.name == "baseline" and r.safety_condition == "both"]
+    assert {r.suppress_value for r in baseline_value_prompt} == {"hedonism"}
+
+
+def test_suppress_value_follows_profile_emphasis():
+    study = parse_study(
+        {"conditions": {"profiles": {"named": ["power", "self_enhancement"]}, "safety": ["input-only", "both"]}}
+    )
+    respondents = list(expand_respondents(study, expand_profiles(study)))
+    assert len(respondents) == 4
+    suppress = {(r.profile.name, r.safety_condition): r.suppress_value for r in respondents}
+    assert suppress[("power", "both")] == "power"
+    assert suppress[("self_enhancement", "both")] == "self_enhancement"
+    assert suppress[("power", "input-only")] is None
+
+
+def test_duplicate_profile_names_rejected(tmp_path):
+    path = write_csv(
+        tmp_path / "p.csv", "# scale: 1-6\n# direction: higher_is_more_important\n" + HEADER + "\npower," + ",".join(["3"] * 10)
+    )
+    study = parse_study({"conditions": {"profiles": {"named": ["power"], "csv": [str(path)]}}})
+    with pytest.raises(PsyvalError, match="used twice"):
+        expand_profiles(study)
