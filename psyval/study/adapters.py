@@ -160,7 +160,7 @@ def instrument_items(instrument: Any) -> list[Any]:
 
 
 def instrument_description(instrument: Any) -> dict[str, Any]:
-    return {"name": getattr(instrument, "name", ""), "version": getattr(instrument, "version", "")}
+    return {"id": instrument.id, "version": instrument.version, "path": instrument.path}
 
 
 def item_id(item: Any) -> str:
