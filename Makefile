@@ -23,8 +23,13 @@ $(VENV)/.core: $(BIN)/python setup.cfg pyproject.toml
 
 # The server extra builds llama-cpp-python from source (about 4 minutes on
 # 2 cores); pip caches the wheel, so later installs take seconds.
+# LLAMA_CMAKE_ARGS builds a portable AVX2 library without llama.cpp's AMX
+# kernels: a native build of llama-cpp-python 0.3.36 on an Intel Xeon with
+# AMX (cpuinfo flags amx_tile, amx_int8) crashed with SIGSEGV in
+# ggml_backend_amx_mul_mat on any prompt longer than one token.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 $(VENV)/.test: $(VENV)/.core
-	$(BIN)/pip install --quiet -e '.[test,server]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[test,server]'
 	touch $@
 
 install: $(VENV)/.core

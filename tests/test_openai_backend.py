@@ -1,0 +1,290 @@
+"""OpenAIBackend: retry logic against a scripted mock, everything else against a real server.
+
+The mock server (tests/openai_mock.py) only plays protocol cases that a real
+server cannot produce on demand: HTTP 429, 5xx, hanging responses and missing
+log-probabilities. Scoring, generation, agreement with the in-process backend
+and the fault cases run against llama-cpp-python's server on 127.0.0.1,
+serving the same SmolLM2 GGUF file as the in-process default.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+import warnings
+
+import pytest
+
+from openai_mock import MockServer, Reply, completion
+from psyval.errors import BackendUnavailableError, PsyvalError, UnparsedAnswerWarning
+from psyval.respondents.base import Decoding
+from psyval.respondents.http_client import JsonClient, RetryPolicy, ServerRequestError
+from psyval.respondents.openai_backend import GenerateFallbackWarning, OpenAIBackend, parse_option
+
+OPTIONS = ["1", "2", "3", "4", "5", "6"]
+SYSTEM = {"role": "system", "content": "You fill in questionnaires about yourself."}
+QUESTION = (
+    "Here is a description of a person: {text}\n"
+    "How much is this person like you? Reply with one number from 1 (not like me at all) "
+    "to 6 (very much like me)."
+)
+ITEMS = [
+    "Thinking up new ideas and being creative is important to them.",
+    "Being rich and having expensive things matters to them.",
+    "They think it is important that every person is treated equally.",
+    "Living in secure surroundings is important to them.",
+    "They like surprises and always look for new things to do.",
+    "Being very successful and having people recognise it matters to them.",
+]
+
+
+@pytest.fixture
+def mock():  # type: ignore[no-untyped-def]
+    server = MockServer()
+    yield server
+    server.close()
+
+
+def _client(mock: MockServer, sleeps: list[float], **policy: float) -> JsonClient:
+    return JsonClient(
+        mock.base_url,
+        timeout=float(policy.pop("timeout", 5.0)),
+        retry=RetryPolicy(**policy),  # type: ignore[arg-type]
+        sleep=sleeps.append,
+        rng=random.Random(0),
+    )
+
+
+# ---------------------------------------------------------------- retry policy (mock)
+
+
+def test_delay_stays_within_jitter_cap() -> None:
+    policy = RetryPolicy(base_delay=0.5, max_delay=3.0)
+    rng = random.Random(1)
+    for retry in range(8):
+        cap = min(3.0, 0.5 * 2**retry)  # 0.5, 1, 2, 3, 3, ...
+        draws = [policy.delay(retry, rng) for _ in range(200)]
+        assert min(draws) >= 0.0
+        assert max(draws) <= cap
+        # Full jitter spreads the waits: the draws must not all sit near one value.
+        assert max(draws) - min(draws) > cap / 2
+
+
+def test_server_error_is_retried(mock: MockServer) -> None:
+    mock.script = [Reply(503, {"error": {"message": "overloaded"}}), Reply(500, "boom"), Reply(200, {"ok": 1})]
+    sleeps: list[float] = []
+    client = _client(mock, sleeps, max_retries=4, base_delay=0.01)
+    assert client.post("completions", {"x": 1}) == {"ok": 1}
+    assert len(mock.requests) == 3
+    assert client.retries_done == 2
+    assert len(sleeps) == 2
+    assert sleeps[0] <= 0.01
+    assert sleeps[1] <= 0.02
+
+
+def test_rate_limit_honours_retry_after(mock: MockServer) -> None:
+    mock.script = [Reply(429, {"error": {"message": "slow down"}}, headers={"Retry-After": "2"})]
+    mock.default = Reply(200, {"ok": 1})
+    sleeps: list[float] = []
+    client = _client(mock, sleeps, max_retries=2, base_delay=0.01, max_delay=5.0)
+    assert client.post("completions", {}) == {"ok": 1}
+    assert sleeps == [2.0]
+
+
+def test_retry_after_is_capped(mock: MockServer) -> None:
+    mock.script = [Reply(429, {}, headers={"Retry-After": "3600"})]
+    mock.default = Reply(200, {"ok": 1})
+    sleeps: list[float] = []
+    _client(mock, sleeps, max_retries=1, base_delay=0.01, max_delay=4.0).post("completions", {})
+    assert sleeps == [4.0]
+
+
+def test_retries_exhausted_names_url(mock: MockServer) -> None:
+    mock.default = Reply(502, {"error": {"message": "bad gateway"}})
+    sleeps: list[float] = []
+    client = _client(mock, sleeps, max_retries=3, base_delay=0.01)
+    with pytest.raises(BackendUnavailableError) as caught:
+        client.post("completions", {})
+    message = str(caught.value)
+    assert len(mock.requests) == 4
+    assert f"{mock.base_url}/completions" in message
+    assert "after 4 attempt(s)" in message
+    assert "bad gateway" in message
+    assert "\n" not in message
+
+
+def test_client_error_fails_without_retry(mock: MockServer) -> None:
+    mock.default = Reply(400, {"error": {"message": "prompt is too long for this model"}})
+    sleeps: list[float] = []
+    client = _client(mock, sleeps, max_retries=5, base_delay=0.01)
+    with pytest.raises(ServerRequestError) as caught:
+        client.post("completions", {})
+    assert len(mock.requests) == 1
+    assert sleeps == []
+    assert caught.value.status == 400
+    assert caught.value.server_message == "prompt is too long for this model"
+    assert "HTTP 400: prompt is too long for this model" in str(caught.value)
+
+
+def test_fastapi_detail_is_quoted(mock: MockServer) -> None:
+    mock.default = Reply(422, {"detail": [{"loc": ["body", "prompt"], "msg": "field required"}]})
+    with pytest.raises(ServerRequestError) as caught:
+        _client(mock, [], max_retries=2).post("completions", {})
+    assert "field required" in caught.value.server_message
+
+
+def test_timeout_is_retried_then_reported(mock: MockServer) -> None:
+    mock.default = Reply(200, {"ok": 1}, delay=1.0)
+    sleeps: list[float] = []
+    client = _client(mock, sleeps, max_retries=1, base_delay=0.01, timeout=0.2)
+    with pytest.raises(BackendUnavailableError, match=r"timed out after 0\.2 s"):
+        client.post("completions", {})
+    assert len(mock.requests) == 2
+
+
+def test_non_json_body_is_reported(mock: MockServer) -> None:
+    mock.default = Reply(200, b"<html>not an API</html>")
+    with pytest.raises(BackendUnavailableError, match="not JSON"):
+        _client(mock, [], max_retries=0).post("completions", {})
+
+
+# ---------------------------------------------------------------- backend on the mock
+
+
+def _mock_backend(mock: MockServer, **options: object) -> OpenAIBackend:
+    settings: dict[str, object] = {
+        "base_url": mock.base_url,
+        "model": "smollm2-135m-instruct",
+        "max_retries": 1,
+        "retry_base_delay": 0.01,
+        "concurrency": 2,
+    }
+    settings.update(options)
+    return OpenAIBackend(**settings)  # type: ignore[arg-type]
+
+
+def test_api_key_sent_not_described(mock: MockServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PSYVAL_TEST_KEY", "sk-test-secret-123")
+    backend = _mock_backend(mock, api_key_env="PSYVAL_TEST_KEY")
+    mock.default = Reply(200, completion("hello"))
+    backend.generate(["plain text prompt"], Decoding(max_new_tokens=4))
+    assert mock.requests[0]["authorization"] == "Bearer sk-test-secret-123"
+    description = repr(backend.describe())
+    assert "sk-test-secret-123" not in description
+    assert backend.describe()["api_key_env"] == "PSYVAL_TEST_KEY"
+
+
+def test_missing_api_key_variable(mock: MockServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PSYVAL_TEST_MISSING_KEY", raising=False)
+    with pytest.raises(PsyvalError, match="'PSYVAL_TEST_MISSING_KEY'"):
+        _mock_backend(mock, api_key_env="PSYVAL_TEST_MISSING_KEY")
+
+
+def test_invalid_settings_rejected(mock: MockServer) -> None:
+    for options, fragment in [
+        ({"concurrency": 0}, "invalid concurrency 0"),
+        ({"timeout": -1.0}, "invalid timeout -1.0"),
+        ({"logit_bias": "sometimes"}, "invalid logit_bias 'sometimes'"),
+        ({"base_url": "localhost:8000"}, "invalid --base-url 'localhost:8000'"),
+    ]:
+        with pytest.raises(PsyvalError, match=fragment):
+            OpenAIBackend(**{"base_url": mock.base_url, "model": "m", **options})  # type: ignore[arg-type]
+
+
+def test_model_read_from_server(mock: MockServer) -> None:
+    mock.models = ["SmolLM2-135M-Instruct.Q4_1.gguf"]
+    backend = OpenAIBackend(base_url=mock.base_url)
+    assert backend.model_id == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert backend.tokenizer_source == "smollm2-135m-instruct"
+
+
+def test_ambiguous_model_list_rejected(mock: MockServer) -> None:
+    mock.models = ["a", "b"]
+    with pytest.raises(PsyvalError, match="lists 2 models"):
+        OpenAIBackend(base_url=mock.base_url)
+
+
+def test_missing_options_fall_back_to_generation(mock: MockServer) -> None:
+    backend = _mock_backend(mock)
+    prompt = backend.render([SYSTEM, {"role": "user", "content": "Rate it."}], answer_prefix="Answer:")
+    # Top log-probabilities without any digit, and a server that ignores
+    # logit_bias: the backend must parse the generated text instead.
+    words = {" I": -0.5, " This": -1.0}
+    mock.script = [Reply(200, completion(" I", words)), Reply(200, completion(" I", words))]
+    mock.default = Reply(200, completion(" 4, mostly"))
+    with pytest.warns(GenerateFallbackWarning, match="generate-fallback"):
+        (result,) = backend.score_options([prompt], OPTIONS)
+    assert result.method == "generate-fallback"
+    assert result.probabilities["4"] == 1.0
+    assert sum(result.probabilities.values()) == 1.0
+    assert result.extra["generated"] == " 4, mostly"
+    description = backend.describe()
+    assert description["generate_fallback_used"] is True
+    assert description["answer_methods"] == {"generate-fallback": 1}
+    assert "logit_bias" in mock.requests[1]["body"]
+    # The failed bias request is not repeated for later prompts.
+    mock.requests.clear()
+    mock.script = [Reply(200, completion(" I", words))]
+    with pytest.warns(GenerateFallbackWarning):
+        backend.score_options([prompt], OPTIONS)
+    assert ["logit_bias" in r["body"] for r in mock.requests] == [False, False]
+
+
+def test_unparsed_fallback_is_missing(mock: MockServer) -> None:
+    backend = _mock_backend(mock, logit_bias="never")
+    prompt = backend.render([SYSTEM, {"role": "user", "content": "Rate it."}], answer_prefix="Answer:")
+    mock.script = [Reply(200, completion(" I", {" I": -0.1}))]
+    mock.default = Reply(200, completion(" I would rather not say"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (result,) = backend.score_options([prompt], OPTIONS)
+    assert any(issubclass(w.category, UnparsedAnswerWarning) for w in caught)
+    assert any(issubclass(w.category, GenerateFallbackWarning) for w in caught)
+    assert result.valid_mass == 0.0
+    assert all(math.isnan(p) for p in result.probabilities.values())
+
+
+def test_logit_bias_recovers_missing_options(mock: MockServer) -> None:
+    backend = _mock_backend(mock)
+    prompt = backend.render([SYSTEM, {"role": "user", "content": "Rate it."}], answer_prefix="Answer:")
+    partial = {"1": -1.0, "2": -2.0, " I": -0.7}
+    biased = {o: -1.0 - 0.5 * k for k, o in enumerate(OPTIONS)}
+    mock.script = [Reply(200, completion("1", partial)), Reply(200, completion("1", biased))]
+    (result,) = backend.score_options([prompt], OPTIONS)
+    assert result.method == "logprob-bias"
+    expected = [math.exp(-0.5 * k) for k in range(6)]
+    for option, weight in zip(OPTIONS, expected):
+        assert result.probabilities[option] == pytest.approx(weight / sum(expected), rel=1e-9)
+    # The bias hides the full distribution, so only the unbiased options count.
+    assert result.valid_mass == pytest.approx(math.exp(-1.0) + math.exp(-2.0), rel=1e-9)
+    bias = mock.requests[1]["body"]["logit_bias"]
+    assert sorted(bias.values()) == [100.0] * 6
+
+
+def test_parse_option_cases() -> None:
+    assert parse_option("5", OPTIONS) == "5"
+    assert parse_option(" I'd say 3.", OPTIONS) == "3"
+    assert parse_option("In 2024 I chose 4", OPTIONS) == "4"
+    assert parse_option("no digits", OPTIONS) is None
+    assert parse_option("10 points", ["1", "10"]) == "10"
+
+
+def test_concurrency_limits_requests(mock: MockServer) -> None:
+    backend = _mock_backend(mock, concurrency=3)
+    mock.default = Reply(200, completion("same"), delay=0.1)
+    prompts = [f"prompt {i}" for i in range(9)]
+    texts = backend.generate(prompts, Decoding(max_new_tokens=2))
+    assert texts == ["same"] * 9
+    assert sorted(r["body"]["prompt"] for r in mock.requests) == sorted(prompts)
+    # Each reply is held 0.1 s, so three workers overlap, and never more than three.
+    assert mock.max_in_flight == 3
+
+
+def test_results_keep_prompt_order(mock: MockServer) -> None:
+    backend = _mock_backend(mock, concurrency=4)
+    mock.script = [Reply(200, completion(f"answer {i}"), delay=0.05 * (4 - i % 4)) for i in range(8)]
+    texts = backend.generate([f"prompt {i}" for i in range(8)], Decoding(max_new_tokens=2))
+    # Replies come back out of order; each text must still match its request.
+    by_prompt = {r["body"]["prompt"]: i for i, r in enumerate(mock.requests)}
+    assert texts == [f"answer {by_prompt[f'prompt {i}']}" for i in range(8)]
