@@ -208,13 +208,46 @@ def score_answers(
 
 
 def run_analyses(study: StudySpec, respondents_csv: Path, out_dir: Path, items: Sequence[Any]) -> str:
-    """Run psyval.analysis on the respondent table and save its tables as CSV in ``out_dir``."""
+    """Run :func:`psyval.analysis.analyze` on the respondent table and save its tables in ``out_dir``.
+
+    The SEM files the study lists are copied into ``out_dir/models`` first, so
+    the results folder records exactly which models were fitted. Returns a
+    one-line summary for the progress display.
+    """
+    import shutil
+
     import pandas as pd
 
     from psyval.analysis import analyze
+    from psyval.resources import bundled_file
+
+    models_dir = out_dir / "models"
+    models_dir.mkdir(parents=True, exist_ok=True)
+    for stale in models_dir.glob("*.lav"):
+        stale.unlink()
+    for name in study.analyses.sem:
+        source = Path(name) if Path(name).is_file() else bundled_file("analyses", name)
+        shutil.copyfile(source, models_dir / source.name)
+    hypotheses = study.analyses.hypotheses
+    hypotheses_path = None
+    if hypotheses is not None:
+        hypotheses_path = Path(hypotheses) if Path(hypotheses).is_file() else bundled_file("analyses", hypotheses)
+        shutil.copyfile(hypotheses_path, models_dir / "hypotheses.yaml")
+        hypotheses_path = models_dir / "hypotheses.yaml"
 
     table = pd.read_csv(respondents_csv)
-    raise NotImplementedError(str(len(table)))
+    item_values = {str(item.id): str(item.value) for item in items}
+    result = analyze(table, models_dir, hypotheses_path, item_values=item_values)
+    result.correlations.to_csv(out_dir / "correlations.csv", index=False)
+    result.verdicts.to_csv(out_dir / "verdicts.csv", index=False)
+    result.safety.to_csv(out_dir / "safety_comparison.csv", index=False)
+    result.descriptives.to_csv(out_dir / "descriptives.csv", index=False)
+    for outcome in result.sem:
+        outcome.parameters.to_csv(out_dir / f"sem_{outcome.name}_parameters.csv", index=False)
+        (out_dir / f"sem_{outcome.name}_summary.txt").write_text(outcome.summary_text() + "\n", encoding="utf-8")
+    verdict_counts = result.verdicts["verdict"].value_counts().to_dict() if "verdict" in result.verdicts else {}
+    counts = ", ".join(f"{count} {verdict}" for verdict, count in sorted(verdict_counts.items()))
+    return f"{len(result.verdicts)} hypotheses ({counts}); {len(result.sem)} SEMs"
 
 
 def write_report(results_dir: Path) -> Any:
