@@ -17,3 +17,13 @@ def smollm():  # type: ignore[no-untyped-def]
     from psyval.respondents.transformers_backend import TransformersBackend
 
     return TransformersBackend()
+
+
+@pytest.fixture(scope="session")
+def llama_server():  # type: ignore[no-untyped-def]
+    """llama-cpp-python's OpenAI-compatible server on 127.0.0.1, serving the default GGUF file."""
+    pytest.importorskip("llama_cpp.server", reason="needs the server extra: pip install 'psyval[server]'")
+    from llama_server import LlamaServer
+
+    with LlamaServer() as server:
+        yield server
