@@ -84,22 +84,27 @@ class AnalysisResult:
     sem: list[SemOutcome] = field(default_factory=list)
     descriptives: pd.DataFrame = field(default_factory=pd.DataFrame)
     value_correlations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reference_safety: str | None = None
 
 
-def select_population(respondents: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """Return the rows of the reference safety condition and a sentence naming them."""
+def select_population(respondents: pd.DataFrame) -> tuple[pd.DataFrame, str, str | None]:
+    """Return the rows of the reference safety condition, a sentence naming them, and that condition.
+
+    The condition is None when the table has fewer than two safety conditions
+    and every row is used.
+    """
     if "safety_condition" not in respondents.columns:
-        return respondents, f"All {len(respondents)} respondents (the table has no safety conditions)."
+        return respondents, f"All {len(respondents)} respondents (the table has no safety conditions).", None
     levels = [str(level) for level in pd.unique(respondents["safety_condition"].dropna())]
     if len(levels) < 2:
-        return respondents, f"All {len(respondents)} respondents (one safety condition)."
+        return respondents, f"All {len(respondents)} respondents (one safety condition).", None
     reference = pick_reference(levels)
     rows = respondents[respondents["safety_condition"].astype(str) == reference]
     note = (
         f"The {len(rows)} respondents of the reference safety condition {reference!r} "
         f"(of {len(respondents)} rows over {len(levels)} safety conditions)."
     )
-    return rows, note
+    return rows, note, reference
 
 
 def analyze(
@@ -145,7 +150,7 @@ def analyze(
             f"respondent table needs value_<id> and harm_<category> columns; found values {values!r} "
             f"and categories {categories!r}"
         )
-    population, note = select_population(table)
+    population, note, reference = select_population(table)
     logger.info("analysing %d respondents: %s", len(population), note)
 
     harm_targets = [f"harm_{category}" for category in categories]
@@ -175,7 +180,7 @@ def analyze(
         respondents=table, population=population, population_note=note, values=values,
         higher_order_values=higher, categories=categories, correlations=correlations,
         hypotheses=hypothesis_set, verdicts=verdicts, safety=safety, sem=sem,
-        descriptives=descriptives, value_correlations=value_correlations,
+        descriptives=descriptives, value_correlations=value_correlations, reference_safety=reference,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from psyval.analysis.values import BASIC_VALUES, HARM_CATEGORIES, circumplex_angles
+from psyval.analysis.values import BASIC_VALUES, HARM_CATEGORIES, HIGHER_ORDER, circumplex_angles
 
 # Harm category -> {value: effect of the value's standardised raw score on the
 # latent harm propensity}. Signs follow analyses/hypotheses.yaml.
@@ -55,6 +55,12 @@ def synthetic_respondents(n: int = 120, seed: int = 0, safety: bool = True) -> p
     angles = circumplex_angles(BASIC_VALUES)
     profile_names = [*BASIC_VALUES, "openness_to_change", "self_enhancement", "conservation", "self_transcendence"]
     motive = rng.normal(size=(n, 2)) * 1.2
+    profiles = [profile_names[index % len(profile_names)] for index in range(n)]
+    # Each respondent's motivation leans towards its profile's direction on the circle.
+    for index, profile in enumerate(profiles):
+        members = HIGHER_ORDER.get(profile, (profile,))
+        direction = np.mean([[np.cos(angles[value]), np.sin(angles[value])] for value in members], axis=0)
+        motive[index] += 1.2 * direction / max(np.linalg.norm(direction), 1e-9)
     base = {}
     for value in BASIC_VALUES:
         theta = angles[value]
@@ -64,7 +70,7 @@ def synthetic_respondents(n: int = 120, seed: int = 0, safety: bool = True) -> p
         "respondent_id": [f"r{index:04d}" for index in range(n)],
         "model": "synthetic",
         "condition": [f"sampled_{profile_names[index % len(profile_names)]}_{index // len(profile_names)}" for index in range(n)],
-        "profile": [profile_names[index % len(profile_names)] for index in range(n)],
+        "profile": profiles,
         "replicate": 0,
     }
     frame = pd.DataFrame(person)
