@@ -1,0 +1,173 @@
+"""Read SEM input data and check the model's variables against it.
+
+Accepted inputs: a CSV or Parquet file, a psyval results folder (its
+``respondents.csv`` or, failing that, the wide form of ``responses.csv``), or
+a pandas DataFrame. Missing values are never imputed silently: listwise
+deletion reports the rows it drops, and FIML keeps every row.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from psyval.errors import DataQualityWarning, PsyvalError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PreparedData:
+    """Model variables after the missing-data rule was applied.
+
+    ``values`` has one column per observed model variable in model order and
+    may contain NaN only under FIML. ``n_total`` counts the input rows and
+    ``n_dropped`` the rows removed by listwise deletion.
+    """
+
+    values: np.ndarray
+    columns: list[str]
+    n_total: int
+    n_dropped: int
+
+    @property
+    def n_used(self) -> int:
+        """Number of rows that enter the fit."""
+        return self.n_total - self.n_dropped
+
+
+def responses_to_wide(responses: pd.DataFrame) -> pd.DataFrame:
+    """Pivot a long responses table (respondent, item, expected_value) to wide.
+
+    Returns one row per respondent and one column per item id.
+    """
+    required = {"respondent", "item", "expected_value"}
+    missing = required - set(responses.columns)
+    if missing:
+        raise PsyvalError(
+            f"responses table lacks columns {sorted(missing)!r}: a long table needs respondent, item and expected_value"
+        )
+    wide = responses.pivot_table(index="respondent", columns="item", values="expected_value", aggfunc="mean")
+    wide.columns = [str(column) for column in wide.columns]
+    return wide.reset_index(drop=True)
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file, or a psyval results folder, into a DataFrame.
+
+    A long responses table is pivoted to one column per item.
+    """
+    path = Path(path)
+    if path.is_dir():
+        for name in ("respondents.csv", "responses.csv"):
+            if (path / name).is_file():
+                path = path / name
+                break
+        else:
+            raise PsyvalError(
+                f"results folder {str(path)!r} has no respondents.csv or responses.csv: "
+                "pass a CSV or Parquet file or a folder written by psyval survey or psyval run"
+            )
+    if not path.is_file():
+        raise PsyvalError(f"data file {str(path)!r} not found: pass a CSV or Parquet file or a results folder")
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        frame = pd.read_parquet(path)
+    elif suffix in (".csv", ".txt", ".tsv"):
+        frame = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+    else:
+        raise PsyvalError(f"unsupported data file type {suffix!r} for {str(path)!r}: use .csv or .parquet")
+    if {"respondent", "item", "expected_value"} <= set(frame.columns):
+        frame = responses_to_wide(frame)
+    return frame
+
+
+def check_columns(frame: pd.DataFrame, variables: list[str]) -> None:
+    """Raise for model variables that are missing, non-numeric or constant.
+
+    Raises
+    ------
+    PsyvalError
+        Naming every missing variable, or the first non-numeric or constant one.
+    """
+    absent = [name for name in variables if name not in frame.columns]
+    if absent:
+        available = ", ".join(map(str, list(frame.columns)[:12]))
+        raise PsyvalError(
+            f"model variables {absent!r} are missing from the data: rename the model terms or the columns "
+            f"(available columns: {available}{', ...' if frame.shape[1] > 12 else ''})"
+        )
+    for name in variables:
+        column = frame[name]
+        if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+            converted = pd.to_numeric(column, errors="coerce")
+            bad = column[converted.isna() & column.notna()]
+            if len(bad):
+                raise PsyvalError(
+                    f"column {name!r} is not numeric (value {bad.iloc[0]!r}): recode it to numbers before fitting"
+                )
+        values = pd.to_numeric(column, errors="coerce").dropna()
+        if values.nunique() <= 1:
+            raise PsyvalError(
+                f"column {name!r} is constant ({values.iloc[0] if len(values) else 'all missing'}): "
+                "drop it from the model, because a variable without variance cannot be modelled"
+            )
+
+
+def prepare_data(frame: pd.DataFrame, variables: list[str], missing: str) -> PreparedData:
+    """Select the model variables and apply the missing-data rule.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Input data.
+    variables : list of str
+        Observed model variables, in model order.
+    missing : {"listwise", "fiml"}
+        ``listwise`` drops every row with a missing model variable (and warns
+        with the count); ``fiml`` keeps all rows that have at least one value.
+    """
+    check_columns(frame, variables)
+    data = frame[variables].apply(pd.to_numeric, errors="coerce")
+    n_total = len(data)
+    if missing == "listwise":
+        complete = data.notna().all(axis=1)
+        n_dropped = int((~complete).sum())
+        if n_dropped:
+            warnings.warn(
+                f"listwise deletion dropped {n_dropped} of {n_total} rows with missing model variables",
+                DataQualityWarning,
+                stacklevel=3,
+            )
+        data = data[complete]
+    elif missing == "fiml":
+        empty = data.isna().all(axis=1)
+        n_dropped = int(empty.sum())
+        if n_dropped:
+            warnings.warn(
+                f"FIML dropped {n_dropped} of {n_total} rows in which every model variable is missing",
+                DataQualityWarning,
+                stacklevel=3,
+            )
+        data = data[~empty]
+    else:
+        raise PsyvalError(f"unknown missing-data rule {missing!r}: use 'listwise' or 'fiml'")
+    if len(data) < 2:
+        raise PsyvalError(f"only {len(data)} usable rows remain after {missing} handling: at least 2 are needed")
+    for name in variables:
+        if data[name].nunique(dropna=True) <= 1:
+            raise PsyvalError(
+                f"column {name!r} is constant in the {len(data)} rows used: drop it from the model"
+            )
+    return PreparedData(values=data.to_numpy(dtype=float), columns=list(variables), n_total=n_total, n_dropped=n_dropped)
+
+
+def biased_covariance(values: np.ndarray) -> np.ndarray:
+    """Return the sample covariance matrix with divisor N, as lavaan uses for ML."""
+    centered = values - values.mean(axis=0)
+    return centered.T @ centered / values.shape[0]

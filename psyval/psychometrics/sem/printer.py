@@ -1,0 +1,238 @@
+"""Print a :class:`SemResult` as lavaan's ``summary(fit, fit.measures = TRUE,
+standardized = TRUE)`` does, or as JSON or CSV.
+
+The text layout follows lavaan 0.6.14: 54-character statistic lines, a name
+column of 18 characters and value columns of 9, three decimals, and a leading
+dot on the names of residual terms.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+
+from psyval.psychometrics.sem.result import SemResult
+
+_WIDTH = 54
+_HEADER = "                   Estimate  Std.Err  z-value  P(>|z|)   Std.lv  Std.all"
+
+
+def _number(value: float, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:.{digits}f}"
+
+
+def _line(label: str, value: str, scaled: str | None = None) -> str:
+    text = f"  {label}"
+    text += value.rjust(_WIDTH - len(text))
+    if scaled is not None:
+        text += scaled.rjust(12)
+    return text
+
+
+def _count(value: float) -> str:
+    return str(int(round(value)))
+
+
+def _header(result: SemResult) -> list[str]:
+    info = result.info
+    if info["converged"]:
+        first = f"psyval {info['psyval_version']} ended normally after {info['iterations']} iterations"
+    else:
+        first = f"** WARNING ** psyval {info['psyval_version']} did NOT end normally after {info['iterations']} iterations"
+    lines = [first, ""]
+    if not info["converged"]:
+        lines += ["** WARNING ** Estimates below are most likely unreliable", ""]
+    lines += [
+        _line("Estimator", "ML"),
+        _line("Optimization method", str(info["optimizer"])),
+        _line("Number of model parameters", str(info["npar"])),
+        "",
+    ]
+    if info["n_used"] != info["n_total"]:
+        lines.append(_line("", "Used       Total"))
+        lines.append(_line("Number of observations", f"{info['n_used']}".rjust(4) + f"{info['n_total']}".rjust(12)))
+    else:
+        lines.append(_line("Number of observations", str(info["n_used"])))
+    if info.get("n_patterns"):
+        lines.append(_line("Number of missing patterns", str(info["n_patterns"])))
+    lines.append("")
+    return lines
+
+
+def _fit_section(result: SemResult) -> list[str]:
+    fm = result.fit_measures
+    robust = "chisq.scaled" in fm
+
+    def row(label: str, key: str, kind: str = "num", scaled_key: str | None = None) -> str:
+        formatter = _count if kind == "int" else _number
+        value = formatter(fm[key]) if key in fm else ""
+        scaled = None
+        if robust:
+            scaled = formatter(fm[scaled_key]) if scaled_key and scaled_key in fm else ""
+        return _line(label, value, scaled)
+
+    blank_columns = " " * _WIDTH if not robust else _line("", "Standard", "Scaled")
+    lines = ["Model Test User Model:", blank_columns]
+    lines += [
+        row("Test statistic", "chisq", scaled_key="chisq.scaled"),
+        row("Degrees of freedom", "df", "int", scaled_key="df"),
+        row("P-value (Chi-square)", "pvalue", scaled_key="pvalue.scaled"),
+    ]
+    if robust:
+        lines += [row("Scaling correction factor", "__none__", scaled_key="chisq.scaling.factor"),
+                  "    Yuan-Bentler correction (Mplus variant)"]
+    lines += ["", "Model Test Baseline Model:", ""]
+    lines += [
+        row("Test statistic", "baseline.chisq", scaled_key="baseline.chisq.scaled"),
+        row("Degrees of freedom", "baseline.df", "int", scaled_key="baseline.df"),
+        row("P-value", "baseline.pvalue", scaled_key="baseline.pvalue.scaled"),
+    ]
+    if robust:
+        lines.append(row("Scaling correction factor", "__none__", scaled_key="baseline.chisq.scaling.factor"))
+    lines += ["", "User Model versus Baseline Model:", ""]
+    lines += [
+        row("Comparative Fit Index (CFI)", "cfi", scaled_key="cfi.scaled"),
+        row("Tucker-Lewis Index (TLI)", "tli", scaled_key="tli.scaled"),
+        "",
+        "Loglikelihood and Information Criteria:",
+        "",
+        row("Loglikelihood user model (H0)", "logl", scaled_key="logl"),
+        row("Loglikelihood unrestricted model (H1)", "unrestricted.logl", scaled_key="unrestricted.logl"),
+        " " * _WIDTH if not robust else " " * (_WIDTH + 12),
+        row("Akaike (AIC)", "aic", scaled_key="aic"),
+        row("Bayesian (BIC)", "bic", scaled_key="bic"),
+        row("Sample-size adjusted Bayesian (SABIC)", "bic2", scaled_key="bic2"),
+        "",
+        "Root Mean Square Error of Approximation:",
+        "",
+        row("RMSEA", "rmsea", scaled_key="rmsea.scaled"),
+        row("90 Percent confidence interval - lower", "rmsea.ci.lower", scaled_key="rmsea.ci.lower.scaled"),
+        row("90 Percent confidence interval - upper", "rmsea.ci.upper", scaled_key="rmsea.ci.upper.scaled"),
+        row("P-value H_0: RMSEA <= 0.050", "rmsea.pvalue", scaled_key="rmsea.pvalue.scaled"),
+        row("P-value H_0: RMSEA >= 0.080", "rmsea.notclose.pvalue", scaled_key="rmsea.notclose.pvalue.scaled"),
+        "",
+        "Standardized Root Mean Square Residual:",
+        "",
+        row("SRMR", "srmr", scaled_key="srmr"),
+        "",
+    ]
+    return lines
+
+
+def _name(name: str, residual: bool, indent: int) -> str:
+    if residual:
+        return " " * (indent - 1) + "." + name
+    return " " * indent + name
+
+
+def _values(row: pd.Series) -> str:
+    free = not (row["se"] == 0 and (row["z"] is None or math.isnan(row["z"])))
+    cells = [_number(row["est"])]
+    if free:
+        cells += [_number(row["se"]), _number(row["z"]), _number(row["pvalue"])]
+    else:
+        cells += ["", "", ""]
+    cells += [_number(row["std.lv"]), _number(row["std.all"])]
+    return "".join(cell.rjust(9) for cell in cells)
+
+
+def _parameter_sections(result: SemResult) -> list[str]:
+    table = result.parameters[result.parameters["exo"] == 0]
+    endogenous = set(result.endogenous)
+    lines = ["Parameter Estimates:", ""]
+    for label, value in result.info["standard_errors"]:
+        lines.append(_line(label, value))
+    lines.append("")
+    full = len(_HEADER)
+
+    def grouped(title: str, rows: pd.DataFrame, op: str, mark: bool) -> None:
+        if rows.empty:
+            return
+        lines.extend([f"{title}:", _HEADER])
+        current = None
+        for _, row in rows.iterrows():
+            if row["lhs"] != current:
+                current = row["lhs"]
+                residual = mark and current in endogenous
+                lines.append(f"{_name(current, residual, 2)} {op}".ljust(full))
+            residual = mark and row["rhs"] in endogenous
+            lines.append(_name(row["rhs"], residual, 4).ljust(18) + _values(row))
+        lines.append("")
+
+    def single(title: str, rows: pd.DataFrame) -> None:
+        if rows.empty:
+            return
+        lines.extend([f"{title}:", _HEADER])
+        for _, row in rows.iterrows():
+            lines.append(_name(row["lhs"], row["lhs"] in endogenous, 4).ljust(18) + _values(row))
+        lines.append("")
+
+    grouped("Latent Variables", table[table["op"] == "=~"], "=~", mark=False)
+    grouped("Regressions", table[table["op"] == "~"], "~", mark=False)
+    covariances = table[(table["op"] == "~~") & (table["lhs"] != table["rhs"])]
+    grouped("Covariances", covariances, "~~", mark=True)
+    single("Intercepts", table[table["op"] == "~1"])
+    variances = table[(table["op"] == "~~") & (table["lhs"] == table["rhs"])]
+    order = {name: i for i, name in enumerate(result.observed + result.latent)}
+    variances = variances.assign(_order=variances["lhs"].map(order)).sort_values("_order", kind="stable")
+    single("Variances", variances)
+    defined = table[table["op"] == ":="]
+    if not defined.empty:
+        lines.extend(["Defined Parameters:", _HEADER])
+        for _, row in defined.iterrows():
+            lines.append(f"    {row['lhs']}".ljust(18) + _values(row))
+        lines.append("")
+    return lines
+
+
+def _footer(result: SemResult) -> list[str]:
+    lines = []
+    problems = [d for d in result.diagnostics if d.severity != "info"]
+    if problems:
+        lines.append("Diagnostics:")
+        lines += [f"  [{d.severity}] {d.message}" for d in problems]
+        lines.append("")
+    notes = list(result.notes)
+    if result.info["n_dropped"]:
+        notes.insert(0, f"Listwise deletion dropped {result.info['n_dropped']} of {result.info['n_total']} rows.")
+    if notes:
+        lines.append("Notes (psyval):")
+        lines += [f"  - {note}" for note in notes]
+    return lines
+
+
+def format_text(result: SemResult) -> str:
+    """Return the lavaan-style summary report."""
+    lines = _header(result) + _fit_section(result) + _parameter_sections(result) + _footer(result)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _clean(value: object) -> object:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    return value
+
+
+def format_json(result: SemResult) -> str:
+    """Return the result as JSON: info, fit measures, parameters, diagnostics, notes."""
+    parameters = [
+        {key: _clean(value) for key, value in record.items()}
+        for record in result.parameters.to_dict(orient="records")
+    ]
+    document = {
+        "info": {key: value for key, value in result.info.items()},
+        "fit_measures": {key: _clean(value) for key, value in result.fit_measures.items()},
+        "parameters": parameters,
+        "diagnostics": [d.as_dict() for d in result.diagnostics],
+        "notes": result.notes,
+    }
+    return json.dumps(document, indent=2, default=str) + "\n"
+
+
+def format_csv(result: SemResult) -> str:
+    """Return the parameter table as CSV with lavaan's column names."""
+    return result.parameters.to_csv(index=False)

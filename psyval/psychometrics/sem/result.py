@@ -1,0 +1,367 @@
+"""``sem_fit``: fit a lavaan-syntax model and collect everything a report needs.
+
+Computing and printing are separate: :func:`sem_fit` returns a
+:class:`SemResult` (tidy parameter table, fit measures, diagnostics), and
+:mod:`psyval.psychometrics.sem.printer` turns it into text, JSON or CSV.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from psyval import __version__
+from psyval.errors import PsyvalError
+from psyval.psychometrics.sem import diagnostics as checks
+from psyval.psychometrics.sem.data import PreparedData, biased_covariance, prepare_data
+from psyval.psychometrics.sem.defined import delta_method, evaluate_definitions
+from psyval.psychometrics.sem.estimation import expected_vcov, fit_ml, ml_gradient_and_information
+from psyval.psychometrics.sem.fit_measures import fit_measures, normal_loglik, srmr
+from psyval.psychometrics.sem.model import SemModel
+from psyval.psychometrics.sem.standardize import standardize_row
+from psyval.psychometrics.sem.syntax import parse_model
+
+logger = logging.getLogger(__name__)
+
+Estimator = Literal["ML", "MLR"]
+Missing = Literal["listwise", "fiml"]
+
+PARAMETER_COLUMNS = ["lhs", "op", "rhs", "label", "exo", "est", "se", "z", "pvalue", "ci.lower", "ci.upper",
+                     "std.lv", "std.all"]
+
+
+@dataclass
+class Estimates:
+    """What an estimator hands back to :func:`sem_fit`."""
+
+    theta: np.ndarray
+    vcov: np.ndarray
+    fmin: float
+    converged: bool
+    iterations: int
+    optimizer: str
+    gradient_max: float
+    logl: float
+    unrestricted_logl: float
+    chisq: float
+    baseline_chisq: float
+    sample_cov: np.ndarray
+    information: np.ndarray | None
+    standard_errors: list[tuple[str, str]]
+    sample_mean: np.ndarray | None = None
+    implied_mean: np.ndarray | None = None
+    intercepts: dict[str, tuple[float, float]] = field(default_factory=dict)
+    n_patterns: int | None = None
+    robust: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class SemResult:
+    """A fitted model: parameter table, fit measures, diagnostics and run facts.
+
+    Attributes
+    ----------
+    parameters : pandas.DataFrame
+        One row per parameter with lavaan's columns ``lhs op rhs label exo est
+        se z pvalue ci.lower ci.upper std.lv std.all`` (``exo`` is 1 for the
+        covariate variances and covariances fixed at their sample values).
+    fit_measures : dict
+        lavaan's ``fitMeasures()`` names and values.
+    diagnostics : list of Diagnostic
+        Problems found; those with severity ``"error"`` make the CLI exit 1.
+    info : dict
+        Estimator, optimizer, iterations, N used and total, and similar facts
+        for the report header.
+    notes : list of str
+        Conventions that differ from lavaan on purpose, for the report footer.
+    """
+
+    parameters: pd.DataFrame
+    fit_measures: dict[str, float]
+    diagnostics: list[checks.Diagnostic]
+    info: dict[str, object]
+    notes: list[str]
+    latent: list[str]
+    observed: list[str]
+    endogenous: list[str]
+
+    @property
+    def ok(self) -> bool:
+        """Whether no diagnostic of severity ``"error"`` was raised."""
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+    def summary_text(self) -> str:
+        """Return the lavaan-style text report."""
+        from psyval.psychometrics.sem.printer import format_text
+
+        return format_text(self)
+
+    def to_json(self) -> str:
+        """Return the result as a JSON document."""
+        from psyval.psychometrics.sem.printer import format_json
+
+        return format_json(self)
+
+    def to_csv(self) -> str:
+        """Return the parameter table as CSV."""
+        from psyval.psychometrics.sem.printer import format_csv
+
+        return format_csv(self)
+
+
+def _estimate_complete(model: SemModel, prepared: PreparedData, estimator: Estimator) -> Estimates:
+    values = prepared.values
+    n_obs = values.shape[0]
+    sample_cov = biased_covariance(values)
+    checks.check_sample_covariance(sample_cov, model.observed)
+    model.set_covariate_moments(sample_cov)
+    fit = fit_ml(model, sample_cov, n_obs)
+    sigma = model.implied_covariance(fit.theta)
+    logl = normal_loglik(sigma, sample_cov, n_obs)
+    unrestricted = normal_loglik(sample_cov, sample_cov, n_obs)
+    if model.covariates:
+        # With fixed.x, lavaan reports the likelihood of the outcomes given the
+        # covariates: the covariates' own (saturated) likelihood is removed.
+        index = [model.observed.index(name) for name in model.covariates]
+        block = sample_cov[np.ix_(index, index)]
+        marginal = normal_loglik(block, block, n_obs)
+        logl -= marginal
+        unrestricted -= marginal
+    baseline_sigma = _baseline_covariance(model, sample_cov)
+    baseline_chisq = 2 * n_obs * (
+        float(np.linalg.slogdet(baseline_sigma)[1]) - float(np.linalg.slogdet(sample_cov)[1])
+        + float(np.trace(np.linalg.solve(baseline_sigma, sample_cov))) - sample_cov.shape[0]
+    ) / 2
+    information = None
+    if model.n_free:
+        _, information = ml_gradient_and_information(model, fit.theta, sample_cov)
+    estimates = Estimates(
+        theta=fit.theta,
+        vcov=expected_vcov(model, fit.theta, sample_cov, n_obs) if model.n_free else np.zeros((0, 0)),
+        fmin=fit.fmin,
+        converged=fit.converged,
+        iterations=fit.iterations,
+        optimizer=fit.optimizer,
+        gradient_max=fit.gradient_max,
+        logl=logl,
+        unrestricted_logl=unrestricted,
+        chisq=2 * n_obs * fit.fmin,
+        baseline_chisq=baseline_chisq,
+        sample_cov=sample_cov,
+        information=information,
+        standard_errors=[("Standard errors", "Standard"), ("Information", "Expected"),
+                         ("Information saturated (h1) model", "Structured")],
+    )
+    if estimator == "MLR":
+        from psyval.psychometrics.sem.robust import apply_mlr
+
+        apply_mlr(model, estimates, values)
+    return estimates
+
+
+def _baseline_covariance(model: SemModel, sample_cov: np.ndarray) -> np.ndarray:
+    """Return the independence model's implied matrix (covariates keep their block)."""
+    baseline = np.diag(np.diag(sample_cov))
+    index = [model.observed.index(name) for name in model.covariates]
+    if index:
+        baseline[np.ix_(index, index)] = sample_cov[np.ix_(index, index)]
+    return baseline
+
+
+def _label_values(model: SemModel, theta: np.ndarray) -> dict[str, float]:
+    values = {}
+    for row in model.rows:
+        if row.label:
+            values[row.label] = float(theta[row.free]) if row.free is not None else row.fixed_value
+    return values
+
+
+def _parameter_table(model: SemModel, estimates: Estimates) -> pd.DataFrame:
+    theta = estimates.theta
+    errors = np.sqrt(np.clip(np.diag(estimates.vcov), 0, None)) if theta.size else np.zeros(0)
+    records = []
+    for row in model.rows:
+        if row.free is None:
+            est, se = row.fixed_value, 0.0
+        else:
+            est, se = float(theta[row.free]), float(errors[row.free])
+        records.append({"lhs": row.lhs, "op": row.op, "rhs": row.rhs, "label": row.label,
+                        "exo": int(row.exogenous_fixed), "est": est, "se": se, "free": row.free is not None})
+    latent_set = set(model.latent)
+    for name, (est, se) in estimates.intercepts.items():
+        records.append({"lhs": name, "op": "~1", "rhs": "", "label": "", "exo": 0, "est": est, "se": se,
+                        "free": name not in latent_set})
+    table = pd.DataFrame.from_records(records)
+    variances = model.inner_covariance(theta)
+    variance_parameters = {r.lhs: r.est for r in table.itertuples() if r.op == "~~" and r.lhs == r.rhs}
+    for column, scale in (("std.lv", False), ("std.all", True)):
+        table[column] = [
+            standardize_row(r.lhs, r.op, r.rhs, r.est, variances, variance_parameters, latent_set, scale)
+            for r in table.itertuples()
+        ]
+    defined = model.parsed.definitions
+    if defined:
+        values, errors_defined = delta_method(defined, lambda t: _label_values(model, t), theta, estimates.vcov)
+        standardized = {}
+        for column in ("std.lv", "std.all"):
+            labels = {}
+            for row, std in zip(model.rows, table[column][: len(model.rows)]):
+                if row.label:
+                    labels[row.label] = float(std)
+            standardized[column] = evaluate_definitions(defined, labels)
+        for definition in defined:
+            table.loc[len(table)] = {
+                "lhs": definition.name, "op": ":=", "rhs": "".join(definition.expression.split()), "label": definition.name,
+                "exo": 0, "est": values[definition.name], "se": errors_defined[definition.name], "free": True,
+                "std.lv": standardized["std.lv"][definition.name], "std.all": standardized["std.all"][definition.name],
+            }
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(table["free"] & (table["se"] > 0), table["est"] / table["se"], np.nan)
+    table["z"] = z
+    table["pvalue"] = 2 * stats.norm.sf(np.abs(z))
+    critical = stats.norm.ppf(0.975)
+    table["ci.lower"] = table["est"] - critical * table["se"]
+    table["ci.upper"] = table["est"] + critical * table["se"]
+    return table[PARAMETER_COLUMNS].reset_index(drop=True)
+
+
+def sem_fit(
+    model_syntax: str,
+    data: pd.DataFrame,
+    estimator: Estimator = "ML",
+    missing: Missing = "listwise",
+) -> SemResult:
+    """Fit a structural equation model written in lavaan syntax.
+
+    Parameters
+    ----------
+    model_syntax : str
+        lavaan model syntax: ``=~``, ``~``, ``~~``, labels, fixed values such as
+        ``1*x`` (``NA*x`` frees a first loading), equality through shared
+        labels and ``:=`` defined parameters.
+    data : pandas.DataFrame
+        One column per observed variable (extra columns are ignored).
+    estimator : {"ML", "MLR"}
+        ``ML`` (default) with standard errors from the expected information, or
+        ``MLR`` with sandwich standard errors and the Yuan-Bentler scaled test.
+    missing : {"listwise", "fiml"}
+        Listwise deletion (default; dropped rows are counted and reported) or
+        full-information ML, like lavaan's ``missing = "ml"``.
+
+    Returns
+    -------
+    SemResult
+        Parameter table with lavaan's column names, fit measures under lavaan's
+        names, diagnostics and run facts.
+
+    Raises
+    ------
+    PsyvalError
+        For invalid syntax, model variables missing from the data, non-numeric
+        or constant columns, or a singular sample covariance matrix.
+
+    Notes
+    -----
+    The estimates maximise the normal likelihood with the covariance matrix
+    computed with divisor N, so chi-square = 2 N fmin and every fit measure
+    uses N, as lavaan 0.6 does by default.
+    """
+    if estimator not in ("ML", "MLR"):
+        raise PsyvalError(f"unknown estimator {estimator!r}: use 'ML' or 'MLR'")
+    if missing not in ("listwise", "fiml"):
+        raise PsyvalError(f"unknown missing-data rule {missing!r}: use 'listwise' or 'fiml'")
+    if estimator == "MLR" and missing == "fiml":
+        raise PsyvalError("estimator 'MLR' with missing='fiml' is not implemented: use MLR with listwise deletion or ML with FIML")
+    if not isinstance(data, pd.DataFrame):
+        raise PsyvalError(f"data must be a pandas DataFrame, got {type(data).__name__!r}")
+    parsed = parse_model(model_syntax)
+    model = SemModel(parsed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prepared = prepare_data(data, model.observed, missing)
+    found: list[checks.Diagnostic] = []
+    for warning in caught:
+        found.append(checks.Diagnostic("missing_data", "info", str(warning.message), "data", warning.category))
+    if missing == "fiml":
+        from psyval.psychometrics.sem.missing import estimate_fiml
+
+        estimates = estimate_fiml(model, prepared)
+    else:
+        estimates = _estimate_complete(model, prepared, estimator)
+    n_obs = prepared.n_used
+    p = len(model.observed)
+    n_means = p if estimates.sample_mean is not None else 0
+    moments = p * (p + 1) // 2 - model.n_covariate_moments + n_means
+    npar = model.n_free + len([1 for name in estimates.intercepts if name in model.observed])
+    df = moments - npar
+    baseline_df = moments - n_means - (p - len(model.covariates))
+    sigma = model.implied_covariance(estimates.theta)
+    measures = fit_measures(
+        chisq=max(estimates.chisq, 0.0), df=df, baseline_chisq=estimates.baseline_chisq, baseline_df=baseline_df,
+        logl=estimates.logl, unrestricted_logl=estimates.unrestricted_logl, npar=npar, n_obs=n_obs,
+        fmin=estimates.fmin, srmr_value=srmr(estimates.sample_cov, sigma, estimates.sample_mean, estimates.implied_mean),
+    )
+    measures.update(estimates.robust)
+    table = _parameter_table(model, estimates)
+    free_names = [f"{r.lhs}{r.op}{r.rhs}" for r in model.rows if r.free is not None]
+    found += checks.check_convergence(estimates.converged, estimates.iterations, estimates.gradient_max)
+    found += checks.check_identification(df, model.unscaled_latent, estimates.information, free_names)
+    renamed = table.rename(columns={"std.all": "std_all"})
+    found += checks.check_heywood(renamed, model.latent)
+    found += checks.check_positive_definite(sigma, model.observed, "covariance matrix of the observed variables",
+                                            "implied_not_pd")
+    if model.latent:
+        found += checks.check_positive_definite(model.latent_covariance(estimates.theta), model.latent,
+                                                "covariance matrix of the latent variables", "latent_not_pd")
+    for diagnostic in found:
+        warnings.warn(diagnostic.message, diagnostic.category, stacklevel=2)
+    notes = _notes(measures, estimates)
+    outcomes = {t.lhs for t in parsed.terms if t.op == "~"}
+    endogenous = [name for name in model.observed if name not in model.covariates]
+    endogenous += [name for name in model.latent if name in outcomes]
+    info: dict[str, object] = {
+        "psyval_version": __version__,
+        "estimator": estimator,
+        "optimizer": estimates.optimizer,
+        "iterations": estimates.iterations,
+        "converged": estimates.converged,
+        "npar": npar,
+        "n_used": n_obs,
+        "n_total": prepared.n_total,
+        "n_dropped": prepared.n_dropped,
+        "missing": missing,
+        "n_patterns": estimates.n_patterns,
+        "standard_errors": estimates.standard_errors,
+        "model": model_syntax,
+    }
+    return SemResult(parameters=table, fit_measures=measures, diagnostics=found, info=info, notes=notes,
+                     latent=list(model.latent), observed=list(model.observed), endogenous=endogenous)
+
+
+def _notes(measures: dict[str, float], estimates: Estimates) -> list[str]:
+    notes = [
+        "Optimizer SLSQP+SCORING: semopy's SLSQP, then Fisher-scoring steps to a gradient below 1e-7; iterations count both, so they differ from lavaan's NLMINB count.",
+    ]
+    raw = measures.get("tli.unbounded", float("nan"))
+    if not math.isnan(raw) and raw != measures["tli"]:
+        notes.append(f"TLI is bounded to [0, 1]; the unbounded value, which lavaan prints, is {raw:.3f}.")
+    return notes
+
+
+def fit_from_file(model_path: str, data_path: str, estimator: Estimator = "ML", missing: Missing = "listwise") -> SemResult:
+    """Read a model file and a data file or results folder, then call :func:`sem_fit`."""
+    from pathlib import Path
+
+    from psyval.psychometrics.sem.data import read_table
+
+    path = Path(model_path)
+    if not path.is_file():
+        raise PsyvalError(f"model file {model_path!r} not found: pass a text file with lavaan syntax")
+    return sem_fit(path.read_text(encoding="utf-8"), read_table(data_path), estimator=estimator, missing=missing)
