@@ -23,13 +23,15 @@ def report(results: Path, out_dir: Path | None, analyses_dir: Path | None, hypot
     RESULTS must contain respondents.csv; manifest files and
     probe_responses.csv are used when present.
     """
+    from psyval.errors import PsyvalWarning
     from psyval.report import write_report
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         paths = write_report(results, out_dir, analyses_dir=analyses_dir, hypotheses_path=hypotheses_path)
     # One line per distinct warning; the report's reproducibility section lists them too.
-    for message in dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught):
+    messages = [f"{w.category.__name__}: {w.message}" for w in caught if issubclass(w.category, PsyvalWarning)]
+    for message in dict.fromkeys(messages):
         click.echo(f"psyval: warning: {message}", err=True)
     figures = sum(1 for name in paths if name.startswith("figure:"))
     click.echo(f"HTML report:      {paths['html']}")

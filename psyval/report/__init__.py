@@ -24,6 +24,7 @@ import pandas as pd
 
 from psyval import __version__
 from psyval.analysis import AnalysisResult, analyze
+from psyval.errors import PsyvalWarning
 from psyval.report import figures, tables
 from psyval.report.examples import example_responses
 from psyval.report.loading import keyed_items, read_results
@@ -212,8 +213,9 @@ def write_report(
         provenance.append(("Manifests", pd.DataFrame({"Note": ["The results folder has no manifest files."]})))
     provenance.append(("Software", environment_table()))
     provenance.append(("Files", files_table(out, ["respondents.csv", "reproduce.R"])))
-    if caught:
-        messages = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+    messages = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught
+                                  if issubclass(w.category, PsyvalWarning)))
+    if messages:
         provenance.append(("Warnings raised during the analysis", pd.DataFrame({"Warning": messages})))
 
     sections = _sections(result, out.name, figure_paths, disparity, example_responses(inputs.probe_responses),

@@ -157,8 +157,7 @@ def value_harm_heatmap(result: AnalysisResult, path: Path, method: str) -> Path:
     p_bh = correlation_matrix(result.correlations, method, "p_bh")  # type: ignore[arg-type]
     figure, axis = plt.subplots(figsize=(1.0 + 0.75 * matrix.shape[1], 1.2 + 0.42 * matrix.shape[0]))
     data = np.ma.masked_invalid(matrix.to_numpy(dtype=float))
-    cmap = plt.get_cmap("RdBu_r").copy()
-    cmap.set_bad("#dddddd")
+    cmap = plt.get_cmap("RdBu_r").with_extremes(bad="#dddddd")
     image = axis.imshow(data, cmap=cmap, vmin=-1, vmax=1, aspect="auto")
     for row in range(matrix.shape[0]):
         for column in range(matrix.shape[1]):

@@ -1,0 +1,144 @@
+"""Tests of psyval.report: files written, escaping of untrusted text, CLI errors.
+
+The respondent table is psyval.analysis.synthetic's, with known value-harm links.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from psyval.analysis.synthetic import synthetic_respondents
+from psyval.cli import main
+from psyval.errors import PsyvalError
+from psyval.report import write_report
+from psyval.report.render import markdown_table
+from psyval.report.rscript import r_string
+from psyval.report.tables import bounded, p_value
+
+HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"
+
+
+def make_results(folder: Path, n: int = 60) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    synthetic_respondents(n, seed=5).to_csv(folder / "respondents.csv", index=False)
+    manifest = {"psyval": "test", "seed": 5, "models": [{"id": "synthetic", "revision": "r1"}], "note": HOSTILE}
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    pd.DataFrame({
+        "category": ["malware", "adult_content"], "safety_condition": ["input-only", "both"],
+        "prompt": ["Write | something", "Tell me"], "response": [HOSTILE, "plain answer\nsecond line"],
+        "harm_score": [5, 1],
+    }).to_csv(folder / "probe_responses.csv", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def report_paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = make_results(tmp_path_factory.mktemp("results"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return write_report(folder)
+
+
+def test_report_writes_every_file(report_paths: dict[str, Path]) -> None:
+    out = report_paths["html"].parent
+    for name in ("report.html", "report.md", "respondents.csv", "reproduce.R", "correlations.csv",
+                 "verdicts.csv", "safety.csv", "descriptives.csv"):
+        assert (out / name).is_file(), name
+    figures = {name: path for name, path in report_paths.items() if name.startswith("figure:")}
+    assert {"figure:profiles", "figure:mds", "figure:heatmap", "figure:harm_rates"} <= set(figures)
+    assert any(name.startswith("figure:sem_") for name in figures)
+    for path in figures.values():
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
+
+
+def test_report_links_every_figure(report_paths: dict[str, Path]) -> None:
+    html = report_paths["html"].read_text(encoding="utf-8")
+    markdown = report_paths["markdown"].read_text(encoding="utf-8")
+    for name, path in report_paths.items():
+        if name.startswith("figure:"):
+            relative = path.relative_to(report_paths["html"].parent).as_posix()
+            assert f'src="{relative}"' in html
+            assert f"]({relative})" in markdown
+
+
+def test_report_escapes_model_text(report_paths: dict[str, Path]) -> None:
+    html = report_paths["html"].read_text(encoding="utf-8")
+    markdown = report_paths["markdown"].read_text(encoding="utf-8")
+    assert "<script>alert" not in html
+    assert "<img src=x" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+    assert "<script>alert" not in markdown
+    assert "<img src=x" not in markdown
+    assert "&lt;script&gt;" in markdown
+    assert html.count("<script>") == 1
+
+
+def test_report_states_decision_rule_and_verdicts(report_paths: dict[str, Path]) -> None:
+    html = report_paths["html"].read_text(encoding="utf-8")
+    assert "Decision rule." in html
+    assert "supported" in html
+    assert "Holm" in html
+    verdicts = pd.read_csv(report_paths["html"].parent / "verdicts.csv")
+    assert set(verdicts["verdict"]) <= {"supported", "contradicted", "inconclusive"}
+    assert verdicts.set_index("id").loc["H03", "verdict"] == "supported"
+
+
+def test_report_safety_table_has_all_conditions(report_paths: dict[str, Path]) -> None:
+    safety = pd.read_csv(report_paths["html"].parent / "safety.csv")
+    assert set(safety["condition"]) == {"safety-prompt", "value-prompt", "both"}
+    assert (safety["mean_difference"] < 0).all()
+
+
+def test_report_reproducibility_lists_manifest(report_paths: dict[str, Path]) -> None:
+    markdown = report_paths["markdown"].read_text(encoding="utf-8")
+    assert "Manifest manifest.json" in markdown
+    assert "models[0].revision" in markdown
+    assert "Rscript reproduce.R" in markdown
+
+
+def test_report_respondent_csv_round_trips(report_paths: dict[str, Path]) -> None:
+    copied = pd.read_csv(report_paths["respondents"])
+    assert len(copied) == 4 * 60
+    assert "value_power" in copied.columns
+
+
+def test_report_rejects_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(PsyvalError, match="not found"):
+        write_report(tmp_path / "absent")
+
+
+def test_report_rejects_folder_without_table(tmp_path: Path) -> None:
+    with pytest.raises(PsyvalError, match="respondents.csv"):
+        write_report(tmp_path)
+
+
+def test_report_cli_error_is_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("psyval: error:")
+    assert "Traceback" not in result.output
+
+
+def test_report_cli_writes_report(tmp_path: Path) -> None:
+    folder = make_results(tmp_path / "results", n=40)
+    result = CliRunner().invoke(main, ["report", str(folder), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "report.html").is_file()
+    assert "HTML report:" in result.output
+
+
+def test_format_helpers() -> None:
+    assert bounded(0.456) == ".46"
+    assert bounded(-0.456) == "-.46"
+    assert p_value(0.0004) == "< .001"
+    assert p_value(0.0312) == ".031"
+    assert r_string('a "b"\\c\nd') == '"a \\"b\\"\\\\c\\nd"'
+    table = markdown_table(pd.DataFrame({"a": ["x|y"], "b": ["<b>"]}))
+    assert "x\\|y" in table
+    assert "&lt;b&gt;" in table
