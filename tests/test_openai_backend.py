@@ -226,9 +226,31 @@ def test_missing_options_fall_back_to_generation(mock: MockServer) -> None:
     # The failed bias request is not repeated for later prompts.
     mock.requests.clear()
     mock.script = [Reply(200, completion(" I", words))]
+    other = backend.render([SYSTEM, {"role": "user", "content": "Rate this."}], answer_prefix="Answer:")
     with pytest.warns(GenerateFallbackWarning):
-        backend.score_options([prompt], OPTIONS)
+        backend.score_options([other], OPTIONS)
     assert ["logit_bias" in r["body"] for r in mock.requests] == [False, False]
+
+
+def test_finished_requests_not_resent(mock: MockServer, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cache = tmp_path / "requests.jsonl"
+    mock.default = Reply(200, completion("text"))
+    prompts = ["first prompt", "second prompt"]
+    first = _mock_backend(mock, request_cache=cache)
+    first.generate(prompts, Decoding(max_new_tokens=2))
+    first.generate(prompts, Decoding(max_new_tokens=2))
+    assert len(mock.requests) == 2
+    assert first.cache_hits == 2
+    # A line cut short by a crash is skipped, and a new backend reads the rest.
+    with cache.open("a") as handle:
+        handle.write('{"key": "abc", "respo')
+    second = _mock_backend(mock, request_cache=cache)
+    assert second.generate(prompts + ["third prompt"], Decoding(max_new_tokens=2)) == ["text"] * 3
+    assert len(mock.requests) == 3
+    assert mock.requests[-1]["body"]["prompt"] == "third prompt"
+    # Another seed is another request.
+    second.generate(prompts[:1], Decoding(max_new_tokens=2, seed=7))
+    assert len(mock.requests) == 4
 
 
 def test_unparsed_fallback_is_missing(mock: MockServer) -> None:
@@ -288,3 +310,115 @@ def test_results_keep_prompt_order(mock: MockServer) -> None:
     # Replies come back out of order; each text must still match its request.
     by_prompt = {r["body"]["prompt"]: i for i, r in enumerate(mock.requests)}
     assert texts == [f"answer {by_prompt[f'prompt {i}']}" for i in range(8)]
+
+
+# ---------------------------------------------------------------- real llama.cpp server
+
+
+@pytest.fixture(scope="module")
+def served(llama_server):  # type: ignore[no-untyped-def]
+    backend = OpenAIBackend(base_url=llama_server.base_url, concurrency=2, max_retries=1, retry_base_delay=0.05)
+    yield backend
+    backend.close()
+
+
+def _item_prompts(backend, answer_prefix: str = "Answer: ") -> list[str]:  # type: ignore[no-untyped-def]
+    return [
+        backend.render([SYSTEM, {"role": "user", "content": QUESTION.format(text=text)}], answer_prefix)
+        for text in ITEMS
+    ]
+
+
+@pytest.mark.slow
+def test_render_matches_in_process(served, smollm) -> None:  # type: ignore[no-untyped-def]
+    assert _item_prompts(served) == _item_prompts(smollm)
+    assert served.describe()["chat_template_sha256"] == smollm.describe()["chat_template_sha256"]
+
+
+@pytest.mark.slow
+def test_digits_fill_top_logprobs(served) -> None:  # type: ignore[no-untyped-def]
+    results = served.score_options(_item_prompts(served), OPTIONS)
+    for result in results:
+        assert result.method == "logprob"
+        assert math.isclose(sum(result.probabilities.values()), 1.0, rel_tol=1e-9)
+        assert 0.5 < result.valid_mass <= 1.0
+
+
+@pytest.mark.slow
+def test_option_scores_match_in_process(served, smollm) -> None:  # type: ignore[no-untyped-def]
+    # The server runs the Q4_1 weights directly and the in-process backend
+    # their float32 dequantisation, so probabilities differ slightly.
+    prompts = _item_prompts(served)
+    remote = served.score_options(prompts, OPTIONS)
+    local = smollm.score_options(prompts, OPTIONS)
+    for r, l in zip(remote, local):
+        for option in OPTIONS:
+            assert r.probabilities[option] == pytest.approx(l.probabilities[option], abs=0.05)
+        assert r.valid_mass == pytest.approx(l.valid_mass, abs=0.05)
+
+
+@pytest.mark.slow
+def test_chat_generation_returns_text(served) -> None:  # type: ignore[no-untyped-def]
+    prompt = served.render([{"role": "user", "content": "Name one colour."}])
+    before = served.usage["completion_tokens"]
+    (text,) = served.generate([prompt], Decoding(max_new_tokens=12, seed=3))
+    again = OpenAIBackend(base_url=served.base_url).generate([prompt], Decoding(max_new_tokens=12, seed=3))
+    assert text.strip()
+    assert again == [text]  # same seed, same server: same text
+    assert 0 < served.usage["completion_tokens"] - before <= 12
+
+
+@pytest.mark.slow
+def test_overlong_prompt_shows_server_message(served, llama_server) -> None:  # type: ignore[no-untyped-def]
+    words = " ".join(["value"] * (llama_server.context_tokens + 50))
+    prompt = served.render([{"role": "user", "content": words}], "Answer: ")
+    with pytest.raises(ServerRequestError) as caught:
+        served.score_options([prompt], OPTIONS)
+    message = str(caught.value)
+    assert caught.value.status == 400
+    assert f"maximum context length is {llama_server.context_tokens} tokens" in message
+    assert llama_server.base_url in message
+    assert "\n" not in message
+
+
+@pytest.mark.slow
+def test_wrong_port_names_url() -> None:
+    from llama_server import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    with pytest.raises(BackendUnavailableError) as caught:
+        OpenAIBackend(base_url=url, model="smollm2-135m-instruct")
+    message = str(caught.value)
+    assert url in message
+    assert "connection failed" in message
+    assert "--base-url" in message
+    assert "\n" not in message
+
+
+@pytest.mark.slow
+def test_restarted_server_resumes_requests(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("llama_cpp.server")
+    from llama_server import LlamaServer
+
+    cache = tmp_path / "requests.jsonl"
+    prompts_all: list[str] = []
+    with LlamaServer() as server:
+        first = OpenAIBackend(
+            base_url=server.base_url, request_cache=cache, concurrency=1, max_retries=1, retry_base_delay=0.05
+        )
+        prompts_all = _item_prompts(first)
+        done = first.score_options(prompts_all[:3], OPTIONS)
+        server.stop()
+        with pytest.raises(BackendUnavailableError, match="connection failed"):
+            first.score_options(prompts_all, OPTIONS)
+
+        server.start()
+        sent_before = server.request_count()
+        resumed = OpenAIBackend(base_url=server.base_url, request_cache=cache, concurrency=2)
+        results = resumed.score_options(prompts_all, OPTIONS)
+        # Only the three unfinished prompts reach the restarted server.
+        assert server.request_count() - sent_before == 3
+        assert resumed.describe()["requests_from_cache"] == 3
+        assert resumed.requests_sent == 3
+    for a, b in zip(done, results[:3]):
+        assert a.probabilities == b.probabilities

@@ -96,6 +96,13 @@ class OpenAIBackend(Backend):
         ``"completions"`` sends the rendered text.
     check_server
         Contact ``/models`` once at start, so a wrong URL fails at once.
+    request_cache
+        A JSON Lines file that stores every finished request and its
+        response. A rerun after a crash or server restart reads finished
+        requests from it instead of sending them again. Without it, finished
+        requests are remembered only for the life of this object.
+    retry_base_delay
+        Backoff cap of the first retry in seconds; it doubles per retry.
 
     Raises
     ------
@@ -120,6 +127,7 @@ class OpenAIBackend(Backend):
         logit_bias: Literal["auto", "always", "never"] = "auto",
         generation_endpoint: Literal["chat", "completions"] = "chat",
         check_server: bool = True,
+        request_cache: str | os.PathLike[str] | None = None,
         retry_base_delay: float = 0.5,
     ) -> None:
         _check_settings(base_url, concurrency, timeout, max_retries, top_logprobs, logit_bias, generation_endpoint)
@@ -160,6 +168,8 @@ class OpenAIBackend(Backend):
         self.method_counts: Counter[str] = Counter()
         self.usage: Counter[str] = Counter()
         self.requests_sent = 0
+        self.cache_hits = 0
+        self.responses = ResponseCache(Path(request_cache) if request_cache is not None else None)
 
     # ------------------------------------------------------------------ identity
 
@@ -191,6 +201,7 @@ class OpenAIBackend(Backend):
             "answer_methods": dict(self.method_counts),
             "generate_fallback_used": fallbacks > 0,
             "requests_sent": self.requests_sent,
+            "requests_from_cache": self.cache_hits,
             "retries": self.client.retries_done,
         }
 
@@ -362,7 +373,14 @@ class OpenAIBackend(Backend):
     # ------------------------------------------------------------------ transport
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
+        key = ResponseCache.key(path, body)
+        cached = self.responses.get(key)
+        if cached is not None:
+            with self._lock:
+                self.cache_hits += 1
+            return cached
         answer = self.client.post(path, body)
+        self.responses.put(key, answer)
         usage = answer.get("usage") if isinstance(answer, dict) else None
         with self._lock:
             self.requests_sent += 1
@@ -393,6 +411,54 @@ class OpenAIBackend(Backend):
             ) from error
         data = answer.get("data") if isinstance(answer, dict) else None
         return [str(entry["id"]) for entry in data or [] if isinstance(entry, dict) and "id" in entry]
+
+
+class ResponseCache:
+    """Finished requests and their responses, in memory and optionally in a JSON Lines file.
+
+    The key is a hash of the endpoint and the request body, so it covers the
+    model name, prompt, seed and sampling settings but not the server's
+    address: a restarted server on another port still hits the cache.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._entries: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        if path is not None and path.is_file():
+            self._load(path)
+
+    @staticmethod
+    def key(path: str, body: dict[str, Any]) -> str:
+        material = json.dumps({"path": path, "body": body}, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(material.encode()).hexdigest()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            return self._entries.get(key)
+
+    def put(self, key: str, response: Any) -> None:
+        with self._lock:
+            self._entries[key] = response
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self.path.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps({"key": key, "response": response}) + "\n")
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _load(self, path: Path) -> None:
+        skipped = 0
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    entry = json.loads(line)
+                    self._entries[entry["key"]] = entry["response"]
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    # A line cut short by a crash is expected; its request is sent again.
+                    skipped += 1
+        log.info("read %d finished requests from %s (%d unreadable lines)", len(self._entries), path, skipped)
 
 
 def parse_option(text: str, options: Sequence[str]) -> str | None:
@@ -465,4 +531,4 @@ def _check_settings(
         )
 
 
-__all__ = ["GenerateFallbackWarning", "OpenAIBackend", "parse_option"]
+__all__ = ["GenerateFallbackWarning", "OpenAIBackend", "ResponseCache", "parse_option"]
