@@ -159,8 +159,9 @@ def write_report(
     out_dir
         Report folder; ``<results_dir>/report`` by default.
     analyses_dir, hypotheses_path
-        SEM files and hypotheses; by default ``<results_dir>/analyses`` when
-        it exists, else the bundled ``analyses/``.
+        SEM files and hypotheses; by default ``<results_dir>/analyses`` or
+        ``<results_dir>/analysis/models`` when one exists, else the bundled
+        ``analyses/``.
 
     Returns
     -------
@@ -172,8 +173,12 @@ def write_report(
     out = Path(out_dir) if out_dir is not None else inputs.path / "report"
     figure_dir = out / "figures"
     figure_dir.mkdir(parents=True, exist_ok=True)
-    if analyses_dir is None and (inputs.path / "analyses").is_dir():
-        analyses_dir = inputs.path / "analyses"
+    if analyses_dir is None:
+        # `psyval run` copies the study's SEM files and hypotheses to analysis/models.
+        for candidate in (inputs.path / "analyses", inputs.path / "analysis" / "models"):
+            if candidate.is_dir():
+                analyses_dir = candidate
+                break
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
