@@ -1,0 +1,335 @@
+"""Exploratory factor analysis with factor_analyzer, reported as R's psych reports it.
+
+Factor extraction and rotation come from factor_analyzer. psyval adds what
+factor_analyzer leaves out: KMO and Bartlett's test on the same correlation
+matrix, Horn's parallel analysis, item and factor labels on the loadings,
+psych's sign convention, and an explicit missing-data rule with its counts.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from psyval.errors import DataQualityWarning, PsyvalError
+
+logger = logging.getLogger(__name__)
+
+Method = Literal["minres", "ml", "principal"]
+Rotation = Literal["none", "varimax", "promax", "oblimin", "quartimax", "geomin_obl", "geomin_ort"]
+MissingRule = Literal["listwise", "pairwise"]
+_PREFIX = {"minres": "MR", "ml": "ML", "principal": "PA"}
+
+
+@dataclass
+class EfaResult:
+    """An exploratory factor analysis.
+
+    Attributes
+    ----------
+    loadings : pandas.DataFrame
+        Items by factors (``MR1``, ``MR2`` ... for minres), signs normalised so
+        that each factor's loadings sum to a positive number, factors ordered by
+        explained variance.
+    communalities : pandas.Series
+        h2 per item.
+    variance : pandas.DataFrame
+        ``SS loadings``, ``Proportion Var`` and ``Cumulative Var`` per factor.
+    factor_correlations : pandas.DataFrame or None
+        Factor correlation matrix (Phi) for oblique rotations.
+    kmo : float
+        Overall Kaiser-Meyer-Olkin measure of sampling adequacy.
+    kmo_items : pandas.Series
+        KMO per item.
+    bartlett : dict
+        ``chisq``, ``df`` and ``p.value`` of Bartlett's test of sphericity.
+    parallel : pandas.DataFrame
+        Observed eigenvalues of the reduced correlation matrix against the 95th
+        percentile of those from random normal data.
+    suggested_factors : int
+        Number of observed eigenvalues above the random ones.
+    n_factors : int
+        Number of factors extracted.
+    method, rotation, missing : str
+        Options used.
+    n_used : int
+        Rows used (listwise) or the smallest pairwise count (pairwise).
+    n_total : int
+        Rows in the input.
+    """
+
+    loadings: pd.DataFrame
+    communalities: pd.Series
+    variance: pd.DataFrame
+    factor_correlations: pd.DataFrame | None
+    kmo: float
+    kmo_items: pd.Series
+    bartlett: dict[str, float]
+    parallel: pd.DataFrame
+    suggested_factors: int
+    n_factors: int
+    method: str
+    rotation: str
+    missing: str
+    n_used: int
+    n_total: int
+
+
+def kmo(correlation: np.ndarray) -> tuple[float, np.ndarray]:
+    """Return the overall and per-item Kaiser-Meyer-Olkin measure.
+
+    Notes
+    -----
+    With partial correlations q_ij from R^-1, KMO = sum r_ij^2 /
+    (sum r_ij^2 + sum q_ij^2) over i != j (Kaiser, 1974); the per-item value
+    sums over j only.
+
+    References
+    ----------
+    Kaiser, H. F. (1974). An index of factorial simplicity. *Psychometrika,
+    39*(1), 31-36. https://doi.org/10.1007/BF02291575
+    """
+    inverse = np.linalg.pinv(correlation)
+    scale = np.sqrt(np.outer(np.diag(inverse), np.diag(inverse)))
+    partial = -inverse / scale
+    off = ~np.eye(correlation.shape[0], dtype=bool)
+    r2 = np.where(off, correlation**2, 0.0)
+    q2 = np.where(off, partial**2, 0.0)
+    overall = float(r2.sum() / (r2.sum() + q2.sum()))
+    per_item = r2.sum(axis=1) / (r2.sum(axis=1) + q2.sum(axis=1))
+    return overall, per_item
+
+
+def bartlett_sphericity(correlation: np.ndarray, n_obs: int) -> dict[str, float]:
+    """Return Bartlett's test that the correlation matrix is an identity matrix.
+
+    Notes
+    -----
+    chisq = -(N - 1 - (2p + 5) / 6) log|R| with p(p - 1)/2 df (Bartlett, 1951).
+
+    References
+    ----------
+    Bartlett, M. S. (1951). The effect of standardization on a chi-square
+    approximation in factor analysis. *Biometrika, 38*(3/4), 337-344.
+    https://doi.org/10.2307/2332580
+    """
+    p = correlation.shape[0]
+    sign, logdet = np.linalg.slogdet(correlation)
+    chisq = -(n_obs - 1 - (2 * p + 5) / 6) * logdet if sign > 0 else float("inf")
+    df = p * (p - 1) / 2
+    return {"chisq": float(chisq), "df": float(df), "p.value": float(stats.chi2.sf(chisq, df))}
+
+
+def _reduced_eigenvalues(correlation: np.ndarray) -> np.ndarray:
+    reduced = correlation.copy()
+    inverse = np.linalg.pinv(correlation)
+    np.fill_diagonal(reduced, 1 - 1 / np.diag(inverse))
+    return np.sort(np.linalg.eigvalsh(reduced))[::-1]
+
+
+def parallel_analysis(correlation: np.ndarray, n_obs: int, iterations: int = 20, quantile: float = 0.95,
+                      seed: int = 20261204) -> tuple[pd.DataFrame, int]:
+    """Return Horn's parallel analysis on the reduced correlation matrix.
+
+    Notes
+    -----
+    Eigenvalues of R with squared multiple correlations on the diagonal are
+    compared with the ``quantile`` of those from ``iterations`` random normal
+    data sets of the same size (Horn, 1965). The suggestion counts leading
+    observed eigenvalues above the random ones. psych's ``fa.parallel``
+    uses communalities from a one-factor solution instead of SMCs, so its
+    eigenvalues differ slightly.
+
+    References
+    ----------
+    Horn, J. L. (1965). A rationale and test for the number of factors in
+    factor analysis. *Psychometrika, 30*(2), 179-185. https://doi.org/10.1007/BF02289447
+    """
+    p = correlation.shape[0]
+    observed = _reduced_eigenvalues(correlation)
+    generator = np.random.default_rng(seed)
+    simulated = np.empty((iterations, p))
+    for i in range(iterations):
+        sample = generator.standard_normal((n_obs, p))
+        simulated[i] = _reduced_eigenvalues(np.corrcoef(sample, rowvar=False))
+    threshold = np.quantile(simulated, quantile, axis=0)
+    suggested = 0
+    for value, limit in zip(observed, threshold):
+        if value <= limit:
+            break
+        suggested += 1
+    table = pd.DataFrame({"observed": observed, "random": threshold}, index=range(1, p + 1))
+    table.index.name = "factor"
+    return table, suggested
+
+
+def _correlation(frame: pd.DataFrame, missing: MissingRule) -> tuple[np.ndarray, int]:
+    if missing == "listwise":
+        complete = frame.dropna()
+        dropped = len(frame) - len(complete)
+        if dropped:
+            warnings.warn(f"listwise deletion dropped {dropped} of {len(frame)} rows", DataQualityWarning, stacklevel=3)
+        return np.corrcoef(complete.to_numpy(dtype=float), rowvar=False), len(complete)
+    if missing == "pairwise":
+        present = frame.notna().astype(float)
+        counts = present.T @ present
+        smallest = int(counts.to_numpy().min())
+        if smallest < len(frame):
+            warnings.warn(
+                f"pairwise correlations use between {smallest} and {len(frame)} rows per pair",
+                DataQualityWarning,
+                stacklevel=3,
+            )
+        correlation = frame.corr(min_periods=3).to_numpy()
+        if np.isnan(correlation).any():
+            raise PsyvalError("some item pairs have fewer than 3 complete rows: use listwise deletion or more data")
+        if np.linalg.eigvalsh(correlation)[0] <= 0:
+            warnings.warn("the pairwise correlation matrix is not positive definite", DataQualityWarning, stacklevel=3)
+        return correlation, smallest
+    raise PsyvalError(f"unknown missing-data rule {missing!r}: use 'listwise' or 'pairwise'")
+
+
+def efa(
+    data: pd.DataFrame,
+    n_factors: int | None = None,
+    method: Method = "minres",
+    rotation: Rotation = "oblimin",
+    missing: MissingRule = "listwise",
+    items: list[str] | None = None,
+) -> EfaResult:
+    """Run an exploratory factor analysis.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Item responses, one numeric column per item.
+    n_factors : int, optional
+        Factors to extract; by default the number parallel analysis suggests
+        (at least 1).
+    method : {"minres", "ml", "principal"}
+        Extraction method (factor_analyzer's names; psych's ``fm``).
+    rotation : str
+        ``none``, ``varimax``, ``quartimax``, ``geomin_ort`` (orthogonal) or
+        ``oblimin``, ``promax``, ``geomin_obl`` (oblique).
+    missing : {"listwise", "pairwise"}
+        Listwise deletion or pairwise-complete correlations; counts are reported.
+    items : list of str, optional
+        Columns to analyse; all numeric columns by default.
+
+    Returns
+    -------
+    EfaResult
+
+    Notes
+    -----
+    Signs follow psych: each factor is reflected so that its loadings sum to a
+    positive number, then factors are ordered by explained variance.
+    """
+    from psyval.psychometrics._factor_analyzer import FactorAnalyzer
+
+    if method not in _PREFIX:
+        raise PsyvalError(f"unknown extraction method {method!r}: use minres, ml or principal")
+    columns = items if items is not None else [c for c in data.columns if pd.api.types.is_numeric_dtype(data[c])]
+    absent = [c for c in columns if c not in data.columns]
+    if absent:
+        raise PsyvalError(f"items {absent!r} are not columns of the data")
+    if len(columns) < 3:
+        raise PsyvalError(f"EFA needs at least 3 numeric items, got {len(columns)}: {list(columns)!r}")
+    frame = data[columns].apply(pd.to_numeric, errors="coerce")
+    constant = [c for c in columns if frame[c].nunique() <= 1]
+    if constant:
+        raise PsyvalError(f"items {constant!r} are constant: drop them before the EFA")
+    correlation, n_used = _correlation(frame, missing)
+    overall_kmo, item_kmo = kmo(correlation)
+    bartlett = bartlett_sphericity(correlation, n_used)
+    parallel, suggested = parallel_analysis(correlation, n_used)
+    n_factors = n_factors if n_factors is not None else max(suggested, 1)
+    if not 1 <= n_factors < len(columns):
+        raise PsyvalError(f"n_factors {n_factors!r} must be between 1 and {len(columns) - 1}")
+    rotation_arg = None if rotation == "none" or n_factors == 1 else rotation
+    analyzer = FactorAnalyzer(n_factors=n_factors, rotation=rotation_arg, method=method, is_corr_matrix=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        analyzer.fit(correlation)
+    loadings = np.array(analyzer.loadings_, dtype=float)
+    signs = np.sign(loadings.sum(axis=0))
+    signs[signs == 0] = 1
+    loadings = loadings * signs
+    phi = getattr(analyzer, "phi_", None)
+    if phi is not None:
+        phi = np.asarray(phi) * np.outer(signs, signs)
+    structure_ss = (loadings**2).sum(axis=0) if phi is None else np.diag(loadings.T @ loadings @ phi)
+    order = np.argsort(-structure_ss, kind="stable")
+    loadings = loadings[:, order]
+    names = [f"{_PREFIX[method]}{i + 1}" for i in range(n_factors)]
+    loading_table = pd.DataFrame(loadings, index=columns, columns=names)
+    factor_correlations = None
+    if phi is not None:
+        factor_correlations = pd.DataFrame(phi[np.ix_(order, order)], index=names, columns=names)
+        h2 = np.einsum("ij,jk,ik->i", loadings, factor_correlations.to_numpy(), loadings)
+    else:
+        h2 = (loadings**2).sum(axis=1)
+    ss = structure_ss[order]
+    variance = pd.DataFrame(
+        {"SS loadings": ss, "Proportion Var": ss / len(columns), "Cumulative Var": np.cumsum(ss) / len(columns)},
+        index=names,
+    ).T
+    if overall_kmo < 0.5:
+        warnings.warn(f"KMO {overall_kmo:.2f} is below 0.5: the items share too little variance for factor analysis",
+                      DataQualityWarning, stacklevel=2)
+    if np.any(h2 > 1):
+        heywood = [c for c, value in zip(columns, h2) if value > 1]
+        warnings.warn(f"communalities above 1 (Heywood case) for items {heywood!r}", DataQualityWarning, stacklevel=2)
+    return EfaResult(
+        loadings=loading_table,
+        communalities=pd.Series(h2, index=columns, name="h2"),
+        variance=variance,
+        factor_correlations=factor_correlations,
+        kmo=overall_kmo,
+        kmo_items=pd.Series(item_kmo, index=columns, name="MSA"),
+        bartlett=bartlett,
+        parallel=parallel,
+        suggested_factors=suggested,
+        n_factors=n_factors,
+        method=method,
+        rotation=rotation,
+        missing=missing,
+        n_used=n_used,
+        n_total=len(frame),
+    )
+
+
+def format_efa(result: EfaResult, cut: float = 0.0) -> str:
+    """Return a plain-text EFA report: adequacy tests, parallel analysis and loadings."""
+    lines = [
+        f"Exploratory factor analysis: {result.n_factors} factor(s), extraction {result.method}, "
+        f"rotation {result.rotation}",
+        f"Observations: {result.n_used} used of {result.n_total} ({result.missing})",
+        "",
+        f"Kaiser-Meyer-Olkin MSA: {result.kmo:.3f}",
+        "  " + "  ".join(f"{item} {value:.2f}" for item, value in result.kmo_items.items()),
+        f"Bartlett's test of sphericity: chisq = {result.bartlett['chisq']:.3f}, df = {int(result.bartlett['df'])}, "
+        f"p = {result.bartlett['p.value']:.3g}",
+        "",
+        f"Parallel analysis suggests {result.suggested_factors} factor(s)",
+        result.parallel.head(max(result.suggested_factors + 2, 3)).round(3).to_string(),
+        "",
+        "Loadings:",
+    ]
+    table = result.loadings.copy()
+    formatted = table.map(lambda v: f"{v:.3f}" if abs(v) >= cut else "")
+    formatted["h2"] = result.communalities.map(lambda v: f"{v:.3f}")
+    lines.append(formatted.to_string())
+    lines += ["", result.variance.round(3).to_string()]
+    if result.factor_correlations is not None:
+        lines += ["", "Factor correlations:", result.factor_correlations.round(3).to_string()]
+    return "\n".join(lines) + "\n"
+
+
