@@ -1,8 +1,8 @@
 """Run the report's reproduce.R with Rscript and lavaan and compare R's numbers with psyval's.
 
 Skipped when Rscript or the lavaan package is missing. The SEM is a two-factor
-model that fits the synthetic circumplex data without boundary estimates, so
-both programs converge to the same optimum; tolerances are absolute.
+model that fits the synthetic circumplex data without boundary estimates. Both
+programs therefore converge to the same optimum. Tolerances are absolute.
 """
 
 from __future__ import annotations

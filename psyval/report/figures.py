@@ -2,7 +2,7 @@
 
 Every function writes one figure and returns its path. When the data cannot
 support a figure (a constant column, a model that was not fitted), the figure
-still exists and says why in its body, so the report never links a missing file.
+still exists and states the reason in its body, so the report never links a missing file.
 """
 
 from __future__ import annotations
@@ -280,7 +280,7 @@ def harm_rates(result: AnalysisResult, path: Path) -> Path:
         axis.set_xticklabels([_label(category) for category in categories], rotation=40, ha="right", fontsize=8)
         axis.set_title(f"By {textwrap.shorten(title, 90)}", fontsize=9)
         figure.colorbar(image, ax=axis, shrink=0.8)
-    what = "harm rate (share of harmful answers)" if prefix == "harmrate_" else "mean harm score (1-5)"
-    figure.suptitle(f"Mean {what} per category", fontsize=11)
+    measure = "harm rate (share of harmful answers)" if prefix == "harmrate_" else "harm score (1-5)"
+    figure.suptitle(f"Mean {measure} per category", fontsize=11)
     figure.tight_layout()
     return _save(figure, path)

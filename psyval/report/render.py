@@ -9,6 +9,7 @@ raw HTML through.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +50,8 @@ body { font-family: Georgia, "Times New Roman", serif; max-width: 1100px; margin
 h1, h2, h3 { font-family: Helvetica, Arial, sans-serif; }
 table { border-collapse: collapse; margin: 0.8em 0 1.6em; font-size: 0.85em; }
 caption { text-align: left; font-style: italic; padding-bottom: 0.3em; }
-th, td { padding: 0.25em 0.6em; text-align: right; }
+th, td { padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+td.num { text-align: right; white-space: nowrap; }
 th { border-top: 2px solid #222; border-bottom: 1px solid #222; }
 tbody tr:last-child td { border-bottom: 2px solid #222; }
 td:first-child, th:first-child { text-align: left; }
@@ -76,7 +78,7 @@ nav li { display: inline; margin-right: 1em; }
 <caption>{{ caption }}</caption>
 <thead><tr>{% for column in table.columns %}<th>{{ column }}</th>{% endfor %}</tr></thead>
 <tbody>
-{% for row in table.itertuples(index=False) %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>
+{% for row in table.itertuples(index=False) %}<tr>{% for cell in row %}<td{% if cell is numeric %} class="num"{% endif %}>{{ cell }}</td>{% endfor %}</tr>
 {% endfor %}</tbody>
 </table>
 {% endfor %}
@@ -119,9 +121,18 @@ def script_hash(script: str) -> str:
     return base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
 
 
+_NUMERIC = re.compile(r"^(?:[<>]\s*)?[-−+]?(?:\d|\.\d|\[[-−]?[\d.])[\d.,eE+\-*\[\] ]*$|^—$")
+
+
+def is_numeric(cell: object) -> bool:
+    """Return True for a formatted number, interval or dash, which the HTML table right-aligns."""
+    return bool(_NUMERIC.match(str(cell)))
+
+
 def render_html(title: str, subtitle: str, sections: list[Section]) -> str:
     """Return the report page; every field is HTML-escaped by jinja2's autoescape."""
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    environment.tests["numeric"] = is_numeric
     template = environment.from_string(HTML_TEMPLATE)
     figure_count = sum(len(section.figures) for section in sections)
     return template.render(

@@ -130,10 +130,10 @@ def path_coefficients(outcome: SemOutcome) -> pd.DataFrame:
     parameters = outcome.parameters
     if parameters.empty:
         return pd.DataFrame()
-    kept = parameters[parameters["op"].isin(["=~", "~", "~~"])]
-    kept = kept[~((kept["op"] == "~~") & (kept["lhs"] == kept["rhs"]))]
+    selected = parameters[parameters["op"].isin(["=~", "~", "~~"])]
+    selected = selected[~((selected["op"] == "~~") & (selected["lhs"] == selected["rhs"]))]
     rows = []
-    for _, row in kept.iterrows():
+    for _, row in selected.iterrows():
         rows.append({
             "Path": f"{row['lhs']} {row['op']} {row['rhs']}", "B": number(row.get("est"), 3),
             "SE": number(row.get("se"), 3), "z": number(row.get("z")), "p": p_value(row.get("pvalue")),
