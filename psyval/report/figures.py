@@ -188,7 +188,8 @@ def sem_path_diagram(outcome: SemOutcome, path: Path) -> Path:
     """Draw the fitted SEM with standardized (std.all) coefficients on its arrows.
 
     Indicators are on the left, latent variables in the middle and the
-    regressed outcomes on the right. Solid arrows have p < .05, dashed ones do not.
+    regressed outcomes on the right. Solid arrows have p < .05, dashed ones do
+    not. Covariances are left out of the drawing; the path table lists them.
     """
     parameters = outcome.parameters
     if outcome.result is None or parameters.empty:
@@ -209,19 +210,21 @@ def sem_path_diagram(outcome: SemOutcome, path: Path) -> Path:
     figure, axis = plt.subplots(figsize=(9.5, 0.9 + height * 0.9))
     std_column = "std.all" if "std.all" in parameters.columns else "est"
 
-    def arrow(start: tuple[float, float], end: tuple[float, float], row: pd.Series) -> None:
+    def arrow(start: tuple[float, float], end: tuple[float, float], row: pd.Series, where: float) -> None:
         significant = not (pd.notna(row.get("pvalue")) and float(row["pvalue"]) >= 0.05)
         axis.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=10, linewidth=1.0,
                                        linestyle="-" if significant else "--", color="black"))
-        middle = (start[0] * 0.45 + end[0] * 0.55, start[1] * 0.45 + end[1] * 0.55)
-        axis.text(*middle, f"{float(row[std_column]):.2f}", fontsize=7, ha="center", va="center",
+        # Regression arrows cross in the middle, so their labels sit near the
+        # arrowhead, where arrows into one outcome have already separated.
+        point = (start[0] + where * (end[0] - start[0]), start[1] + where * (end[1] - start[1]))
+        axis.text(*point, f"{float(row[std_column]):.2f}", fontsize=7, ha="center", va="center",
                   bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
 
     for _, row in loadings.iterrows():
-        arrow((x_latent - 0.75, y_latent[row["lhs"]]), (x_indicator + 0.75, y_indicator[row["rhs"]]), row)
+        arrow((x_latent - 0.75, y_latent[row["lhs"]]), (x_indicator + 0.75, y_indicator[row["rhs"]]), row, 0.55)
     for _, row in regressions.iterrows():
         if row["rhs"] in y_latent and row["lhs"] in y_outcome:
-            arrow((x_latent + 0.75, y_latent[row["rhs"]]), (x_outcome - 0.75, y_outcome[row["lhs"]]), row)
+            arrow((x_latent + 0.75, y_latent[row["rhs"]]), (x_outcome - 0.75, y_outcome[row["lhs"]]), row, 0.8)
     for name, y in y_indicator.items():
         _draw_node(axis, x_indicator, y, name, latent=False)
     for name, y in y_latent.items():
