@@ -257,7 +257,7 @@ def test_safety_comparison_pairs_respondents() -> None:
     assert (result["n_pairs"] == 60).all()
     assert (result["mean_difference"] < 0).all()
     both = result.set_index("condition").loc["both"]
-    wide = table.pivot_table(index="condition", columns="safety_condition", values="harm_overall")
+    wide = table.pivot_table(index="profile", columns="safety_condition", values="harm_overall")
     expected = stats.ttest_rel(wide["both"], wide["input-only"])
     assert both["t"] == pytest.approx(expected.statistic, abs=1e-10)
     assert both["p"] == pytest.approx(expected.pvalue, abs=1e-12)

@@ -142,3 +142,10 @@ def test_format_helpers() -> None:
     table = markdown_table(pd.DataFrame({"a": ["x|y"], "b": ["<b>"]}))
     assert "x\\|y" in table
     assert "&lt;b&gt;" in table
+
+
+def test_value_conditions_group_sampled_profiles() -> None:
+    from psyval.report.figures import value_conditions
+
+    table = pd.DataFrame({"profile": ["power", "power_s1", "power_s12", "my_custom_s1", "baseline"]})
+    assert value_conditions(table).tolist() == ["power", "power", "power", "my_custom_s1", "baseline"]

@@ -17,7 +17,10 @@ from psyval.errors import DataQualityWarning, PsyvalError
 # first; the first one present is the reference of the paired comparisons.
 REFERENCE_NAMES: tuple[str, ...] = ("input-only", "input_only", "none", "baseline", "control")
 
-PAIR_KEYS: tuple[str, ...] = ("model", "condition", "profile", "replicate")
+# A respondent's identity across safety conditions. ``condition`` is not among
+# them because ``psyval run`` names it "<profile>.<safety condition>"; it is
+# used only for tables that have no ``profile`` column.
+PAIR_KEYS: tuple[str, ...] = ("model", "profile", "replicate")
 
 SAFETY_COLUMNS: tuple[str, ...] = (
     "outcome", "reference", "condition", "n_pairs", "mean_reference", "mean_condition",
@@ -90,8 +93,8 @@ def compare_safety_conditions(
     """Compare each safety condition with the reference on the same respondents.
 
     Rows are paired on the columns of :data:`PAIR_KEYS` present in the table,
-    so each pair is the same model, value condition, profile and replicate
-    with and without the safety intervention.
+    so each pair is the same model, value profile and replicate with and
+    without the safety intervention.
 
     Parameters
     ----------
@@ -122,6 +125,8 @@ def compare_safety_conditions(
     if reference not in levels:
         raise PsyvalError(f"reference safety condition {reference!r} not in the data; available: {levels!r}")
     keys = [key for key in PAIR_KEYS if key in respondents.columns]
+    if "profile" not in keys and "condition" in respondents.columns:
+        keys.append("condition")
     if not keys:
         raise PsyvalError(f"respondent table has none of the pairing columns {list(PAIR_KEYS)!r}")
     rows: list[dict[str, object]] = []

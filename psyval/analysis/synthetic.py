@@ -66,11 +66,14 @@ def synthetic_respondents(n: int = 120, seed: int = 0, safety: bool = True) -> p
         theta = angles[value]
         latent = 3.6 + 0.9 * (motive[:, 0] * np.cos(theta) + motive[:, 1] * np.sin(theta))
         base[value] = latent + rng.normal(scale=0.35, size=n)
+    # Named the way `psyval run` names them: the preset itself, then "<preset>_s<k>"
+    # for the k-th profile sampled around it.
+    names = [profile if index < len(profile_names) else f"{profile}_s{index // len(profile_names)}"
+             for index, profile in enumerate(profiles)]
     person = {
         "respondent_id": [f"r{index:04d}" for index in range(n)],
         "model": "synthetic",
-        "condition": [f"sampled_{profile_names[index % len(profile_names)]}_{index // len(profile_names)}" for index in range(n)],
-        "profile": profiles,
+        "profile": names,
         "replicate": 0,
     }
     frame = pd.DataFrame(person)
@@ -99,6 +102,7 @@ def synthetic_respondents(n: int = 120, seed: int = 0, safety: bool = True) -> p
     for condition in (SAFETY_SHIFTS if safety else {"input-only": 0.0}):
         shifted = frame.copy()
         shifted["safety_condition"] = condition
+        shifted["condition"] = shifted["profile"] + f".{condition}"
         shift = SAFETY_SHIFTS[condition]
         for category in HARM_CATEGORIES:
             latent = propensity[category] + shift + rng.normal(scale=0.3, size=n)

@@ -8,6 +8,7 @@ still exists and states the reason in its body, so the report never links a miss
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from scipy.spatial import procrustes  # noqa: E402
 from psyval.analysis import AnalysisResult  # noqa: E402
 from psyval.analysis.correlations import correlation_matrix, significance_marks  # noqa: E402
 from psyval.analysis.sem import SemOutcome  # noqa: E402
-from psyval.analysis.values import circumplex_angles  # noqa: E402
+from psyval.analysis.values import BASIC_VALUES, HIGHER_ORDER, circumplex_angles  # noqa: E402
 
 DPI = 110
 MAX_PROFILE_PANELS = 16
@@ -50,12 +51,30 @@ def placeholder(path: Path, title: str, reason: str) -> Path:
     return _save(figure, path)
 
 
-def profile_group_column(table: pd.DataFrame) -> str:
-    """Return the column that names a respondent's value condition: ``profile`` or ``condition``."""
-    for column in ("profile", "condition"):
+_SAMPLED_SUFFIX = re.compile(r"^(?P<preset>.+)_s\d+$")
+_PRESETS = set(BASIC_VALUES) | set(HIGHER_ORDER)
+
+
+def value_conditions(table: pd.DataFrame) -> pd.Series:
+    """Label each row with its value condition, for grouping in figures.
+
+    ``psyval run`` names the k-th profile sampled around a preset
+    ``<preset>_s<k>``, so those rows join their preset's group. Other profile
+    names are kept as they are. Tables without a ``profile`` column fall back
+    to ``condition``, then ``model``.
+    """
+    for column in ("profile", "condition", "model"):
         if column in table.columns and table[column].notna().any():
-            return column
-    return "model"
+            names = table[column].astype(str)
+            break
+    else:
+        return pd.Series("all", index=table.index)
+
+    def family(name: str) -> str:
+        match = _SAMPLED_SUFFIX.match(name)
+        return match.group("preset") if match and match.group("preset") in _PRESETS else name
+
+    return names.map(family).rename("value condition")
 
 
 def value_profiles(result: AnalysisResult, path: Path) -> Path:
@@ -65,11 +84,11 @@ def value_profiles(result: AnalysisResult, path: Path) -> Path:
     outside it are values the condition rates above its mean.
     """
     table = result.population
-    group = profile_group_column(table)
+    groups = value_conditions(table)
     values = result.values
     columns = [f"value_{value}" for value in values]
-    means = table.groupby(group)[columns].mean()
-    counts = table.groupby(group).size()
+    means = table.groupby(groups)[columns].mean()
+    counts = table.groupby(groups).size()
     if len(means) > MAX_PROFILE_PANELS:
         means = means.loc[counts.sort_values(ascending=False).index[:MAX_PROFILE_PANELS]]
     angles = circumplex_angles(values)
@@ -261,9 +280,10 @@ def harm_rates(result: AnalysisResult, path: Path) -> Path:
             order.remove(result.reference_safety)
             order.insert(0, result.reference_safety)
         panels.append(("safety condition", table.groupby("safety_condition")[columns].mean().loc[order]))
-    group = profile_group_column(result.population)
-    by_profile = result.population.groupby(group)[columns].mean()
-    title = group if result.reference_safety is None else f"{group}, safety condition {result.reference_safety!r}"
+    by_profile = result.population.groupby(value_conditions(result.population))[columns].mean()
+    title = "value condition"
+    if result.reference_safety is not None:
+        title += f", safety condition {result.reference_safety!r}"
     panels.append((title, by_profile.iloc[:30]))
     heights = [max(1.6, 0.32 * len(frame) + 1.0) for _, frame in panels]
     figure, axes = plt.subplots(len(panels), 1, figsize=(1.5 + 0.7 * len(columns), sum(heights) + 1.2),
