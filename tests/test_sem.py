@@ -147,3 +147,32 @@ def test_listwise_deletion_counts_rows():
     assert_parameters_match(result, reference)
     text = result.summary_text()
     assert f"Listwise deletion dropped {301 - reference['nobs']} of 301 rows." in text
+
+
+def test_fiml_matches_lavaan_missing_ml():
+    # R: cfa(model, data = read.csv("hs1939_missing.csv"), missing = "ml")
+    reference = json.loads((REFERENCE / "lavaan_hs1939_fiml.json").read_text())
+    data = pd.read_csv(REFERENCE / "hs1939_missing.csv")
+    result = sem_fit(reference["model"], data, missing="fiml")
+    for key in FIT_KEYS:
+        assert result.fit_measures[key] == pytest.approx(reference["fit_measures"][key], abs=PRINTED), key
+    assert_parameters_match(result, reference)
+    assert result.info["n_used"] == 301
+    assert result.info["n_patterns"] == 29
+    text = result.summary_text()
+    assert "Intercepts:" in text
+    assert "  Number of missing patterns                        29" in text
+
+
+def test_mlr_matches_lavaan():
+    # R: cfa(model, data = HolzingerSwineford1939[, paste0("x", 1:9)], estimator = "MLR")
+    reference = json.loads((REFERENCE / "lavaan_hs1939_mlr.json").read_text())
+    result = sem_fit(reference["model"], pd.read_csv(REFERENCE / "hs1939.csv"), estimator="MLR")
+    keys = FIT_KEYS + ["chisq.scaled", "pvalue.scaled", "chisq.scaling.factor", "baseline.chisq.scaled",
+                       "baseline.chisq.scaling.factor", "cfi.scaled", "tli.scaled", "scaling.factor.h1",
+                       "scaling.factor.h0", "rmsea.scaled", "rmsea.ci.lower.scaled", "rmsea.ci.upper.scaled",
+                       "rmsea.pvalue.scaled", "rmsea.notclose.pvalue.scaled"]
+    for key in keys:
+        assert result.fit_measures[key] == pytest.approx(reference["fit_measures"][key], abs=PRINTED), key
+    assert_parameters_match(result, reference)
+    assert "  Standard errors                             Sandwich" in result.summary_text()

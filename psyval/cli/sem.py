@@ -44,11 +44,14 @@ def _fit_quietly(function, *args, **kwargs):
               help="Drop incomplete rows (counted in the report) or use full-information ML.")
 @click.option("--format", "output_format", type=click.Choice(_FORMATS), default="text", show_default=True,
               help="Report format: lavaan-style text, JSON, or the parameter table as CSV.")
-def sem_fit(model: str, data: str, estimator: str, missing: str, output_format: str) -> None:
+@click.option("--max-iterations", type=click.IntRange(min=1), default=10000, show_default=True,
+              help="Iteration limit of the optimizer; a fit that reaches it is reported as not converged.")
+def sem_fit(model: str, data: str, estimator: str, missing: str, output_format: str, max_iterations: int) -> None:
     """Fit the lavaan-syntax MODEL file to DATA (CSV, Parquet or a results folder)."""
     from psyval.psychometrics.sem import fit_from_file
 
-    result = _fit_quietly(fit_from_file, model, data, estimator=estimator.upper(), missing=missing)
+    result = _fit_quietly(fit_from_file, model, data, estimator=estimator.upper(), missing=missing,
+                          max_iterations=max_iterations)
     _emit(result, output_format)
 
 

@@ -73,7 +73,27 @@ def ml_gradient_and_information(
     return gradient, information
 
 
-def fit_ml(model: SemModel, sample_cov: np.ndarray, n_obs: int) -> MLFit:
+def _repair_start_values(model: SemModel) -> None:
+    """Replace zero starting values of free loadings by 1.
+
+    semopy starts a loading at 0 when the factor has no fixed loading (a
+    factor scaled by its variance), and all-zero loadings are a stationary
+    point of the ML discrepancy, so the optimizer would never leave them.
+    """
+    semopy_model = model.semopy_model
+    changed = False
+    for row in model.rows:
+        parameter = semopy_model.parameters[row.name]
+        if row.op == "=~" and parameter.active and not parameter.start:
+            parameter.start = 1.0
+            for location in parameter.locations:
+                location.matrix[location.indices] = 1.0
+            changed = True
+    if changed:
+        semopy_model.prepare_params()
+
+
+def fit_ml(model: SemModel, sample_cov: np.ndarray, n_obs: int, max_iterations: int = 10000) -> MLFit:
     """Fit a model by maximum likelihood to a covariance matrix.
 
     Parameters
@@ -85,6 +105,9 @@ def fit_ml(model: SemModel, sample_cov: np.ndarray, n_obs: int) -> MLFit:
         of ``model.observed``.
     n_obs : int
         Number of observations.
+    max_iterations : int
+        Iteration limit of semopy's optimizer and, separately, of the Fisher
+        scoring steps that follow (at most 200).
 
     Returns
     -------
@@ -95,7 +118,10 @@ def fit_ml(model: SemModel, sample_cov: np.ndarray, n_obs: int) -> MLFit:
 
     semopy_model = model.semopy_model
     cov_frame = pd.DataFrame(sample_cov, index=model.observed, columns=model.observed)
-    result = semopy_model.fit(cov=cov_frame, n_samples=n_obs, obj="MLW")
+    if not hasattr(semopy_model, "param_vals"):
+        semopy_model.load(cov=cov_frame, n_samples=n_obs)
+        _repair_start_values(model)
+    result = semopy_model.fit(cov=cov_frame, n_samples=n_obs, obj="MLW", options={"maxiter": max_iterations})
     theta = np.array(result.x, dtype=float)
     iterations = int(getattr(result, "n_it", 0) or 0)
     message = str(getattr(result, "message", ""))
@@ -104,7 +130,7 @@ def fit_ml(model: SemModel, sample_cov: np.ndarray, n_obs: int) -> MLFit:
     converged = False
     gradient_max = float("inf")
     current = ml_discrepancy(model.implied_covariance(theta), sample_cov)
-    for step in range(MAX_SCORING_STEPS):
+    for _ in range(min(MAX_SCORING_STEPS, max_iterations)):
         try:
             gradient, information = ml_gradient_and_information(model, theta, sample_cov)
         except np.linalg.LinAlgError:

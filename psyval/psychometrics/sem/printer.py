@@ -78,7 +78,8 @@ def _fit_section(result: SemResult) -> list[str]:
     blank_columns = " " * _WIDTH if not robust else _line("", "Standard", "Scaled")
     lines = ["Model Test User Model:", blank_columns]
     lines += [
-        row("Test statistic", "chisq", scaled_key="chisq.scaled"),
+        # lavaan 0.6.14 capitalises this label only in the two-column layout.
+        row("Test Statistic" if robust else "Test statistic", "chisq", scaled_key="chisq.scaled"),
         row("Degrees of freedom", "df", "int", scaled_key="df"),
         row("P-value (Chi-square)", "pvalue", scaled_key="pvalue.scaled"),
     ]
@@ -101,7 +102,15 @@ def _fit_section(result: SemResult) -> list[str]:
         "Loglikelihood and Information Criteria:",
         "",
         row("Loglikelihood user model (H0)", "logl", scaled_key="logl"),
-        row("Loglikelihood unrestricted model (H1)", "unrestricted.logl", scaled_key="unrestricted.logl"),
+    ]
+    if robust:
+        lines += [row("Scaling correction factor", "__none__", scaled_key="scaling.factor.h0"),
+                  "      for the MLR correction"]
+    lines.append(row("Loglikelihood unrestricted model (H1)", "unrestricted.logl", scaled_key="unrestricted.logl"))
+    if robust:
+        lines += [row("Scaling correction factor", "__none__", scaled_key="scaling.factor.h1"),
+                  "      for the MLR correction"]
+    lines += [
         " " * _WIDTH if not robust else " " * (_WIDTH + 12),
         row("Akaike (AIC)", "aic", scaled_key="aic"),
         row("Bayesian (BIC)", "bic", scaled_key="bic"),

@@ -116,13 +116,14 @@ class SemResult:
         return format_csv(self)
 
 
-def _estimate_complete(model: SemModel, prepared: PreparedData, estimator: Estimator) -> Estimates:
+def _estimate_complete(model: SemModel, prepared: PreparedData, estimator: Estimator,
+                       max_iterations: int) -> Estimates:
     values = prepared.values
     n_obs = values.shape[0]
     sample_cov = biased_covariance(values)
     checks.check_sample_covariance(sample_cov, model.observed)
     model.set_covariate_moments(sample_cov)
-    fit = fit_ml(model, sample_cov, n_obs)
+    fit = fit_ml(model, sample_cov, n_obs, max_iterations=max_iterations)
     sigma = model.implied_covariance(fit.theta)
     logl = normal_loglik(sigma, sample_cov, n_obs)
     unrestricted = normal_loglik(sample_cov, sample_cov, n_obs)
@@ -237,6 +238,7 @@ def sem_fit(
     data: pd.DataFrame,
     estimator: Estimator = "ML",
     missing: Missing = "listwise",
+    max_iterations: int = 10000,
 ) -> SemResult:
     """Fit a structural equation model written in lavaan syntax.
 
@@ -254,6 +256,9 @@ def sem_fit(
     missing : {"listwise", "fiml"}
         Listwise deletion (default; dropped rows are counted and reported) or
         full-information ML, like lavaan's ``missing = "ml"``.
+    max_iterations : int
+        Iteration limit of the optimizer (lavaan's ``control = list(iter.max)``).
+        A fit that stops at the limit is reported as not converged.
 
     Returns
     -------
@@ -292,9 +297,9 @@ def sem_fit(
     if missing == "fiml":
         from psyval.psychometrics.sem.missing import estimate_fiml
 
-        estimates = estimate_fiml(model, prepared)
+        estimates = estimate_fiml(model, prepared, max_iterations=max_iterations)
     else:
-        estimates = _estimate_complete(model, prepared, estimator)
+        estimates = _estimate_complete(model, prepared, estimator, max_iterations)
     n_obs = prepared.n_used
     p = len(model.observed)
     n_means = p if estimates.sample_mean is not None else 0
@@ -349,13 +354,19 @@ def _notes(measures: dict[str, float], estimates: Estimates) -> list[str]:
     notes = [
         "Optimizer SLSQP+SCORING: semopy's SLSQP, then Fisher-scoring steps to a gradient below 1e-7; iterations count both, so they differ from lavaan's NLMINB count.",
     ]
+    if estimates.robust:
+        notes.append("lavaan's robust CFI, TLI and RMSEA (Brosseau-Liard and Savalei) are not computed; "
+                     "the Scaled column gives the scaled-statistic versions.")
+    if estimates.n_patterns is not None:
+        notes.append("lavaan's robust CFI, TLI and RMSEA for incomplete data are not computed.")
     raw = measures.get("tli.unbounded", float("nan"))
     if not math.isnan(raw) and raw != measures["tli"]:
         notes.append(f"TLI is bounded to [0, 1]; the unbounded value, which lavaan prints, is {raw:.3f}.")
     return notes
 
 
-def fit_from_file(model_path: str, data_path: str, estimator: Estimator = "ML", missing: Missing = "listwise") -> SemResult:
+def fit_from_file(model_path: str, data_path: str, estimator: Estimator = "ML", missing: Missing = "listwise",
+                  max_iterations: int = 10000) -> SemResult:
     """Read a model file and a data file or results folder, then call :func:`sem_fit`."""
     from pathlib import Path
 
@@ -364,4 +375,5 @@ def fit_from_file(model_path: str, data_path: str, estimator: Estimator = "ML", 
     path = Path(model_path)
     if not path.is_file():
         raise PsyvalError(f"model file {model_path!r} not found: pass a text file with lavaan syntax")
-    return sem_fit(path.read_text(encoding="utf-8"), read_table(data_path), estimator=estimator, missing=missing)
+    return sem_fit(path.read_text(encoding="utf-8"), read_table(data_path), estimator=estimator, missing=missing,
+                   max_iterations=max_iterations)
