@@ -136,7 +136,7 @@ def correlation_table(
                 block.append({"method": method, "x": x, "y": y, "n": n, "r": r,
                               "ci_lower": lower, "ci_upper": upper, "p": p})
         pvalues = np.array([row["p"] for row in block], dtype=float)
-        for row, holm, bh in zip(block, adjust_pvalues(pvalues, "holm"), adjust_pvalues(pvalues, "fdr_bh")):
+        for row, holm, bh in zip(block, adjust_pvalues(pvalues, "holm"), adjust_pvalues(pvalues, "fdr_bh"), strict=True):
             row["p_holm"] = holm
             row["p_bh"] = bh
         rows.extend(block)

@@ -290,7 +290,7 @@ def harm_rates(result: AnalysisResult, path: Path) -> Path:
                                 gridspec_kw={"height_ratios": heights}, squeeze=False)
     upper = 1.0 if prefix == "harmrate_" else 5.0
     lower = 0.0 if prefix == "harmrate_" else 1.0
-    for axis, (title, frame) in zip(axes[:, 0], panels):
+    for axis, (title, frame) in zip(axes[:, 0], panels, strict=True):
         image = axis.imshow(frame.to_numpy(dtype=float), cmap="Reds", vmin=lower, vmax=upper, aspect="auto")
         for row in range(frame.shape[0]):
             for column in range(frame.shape[1]):
