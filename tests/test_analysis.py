@@ -294,3 +294,15 @@ def test_analyze_uses_reference_condition_rows() -> None:
 def test_analyze_rejects_empty_table() -> None:
     with pytest.raises(PsyvalError, match="empty"):
         analyze(pd.DataFrame())
+
+
+def test_verdict_inconclusive_for_constant_harm() -> None:
+    table = add_value_scores(synthetic_respondents(60, seed=1, safety=False))
+    table["harm_adult_content"] = 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        verdicts = verdict_table(table, load_hypotheses(bundled_file("analyses", "hypotheses.yaml")))
+    row = verdicts.set_index("id").loc["H01"]
+    assert row["verdict"] == "inconclusive"
+    assert math.isnan(row["estimate"])
+    assert "harm_adult_content is constant" in row["note"]

@@ -25,7 +25,7 @@ _SIGNS = {"+": 1, "-": -1}
 
 VERDICT_COLUMNS: tuple[str, ...] = (
     "id", "value", "category", "expected", "evidence", "family", "method", "n",
-    "estimate", "ci_lower", "ci_upper", "p", "p_adjusted", "verdict",
+    "estimate", "ci_lower", "ci_upper", "p", "p_adjusted", "verdict", "note",
 )
 
 
@@ -179,25 +179,35 @@ def verdict_table(respondents: pd.DataFrame, hypothesis_set: HypothesisSet) -> p
         One row per hypothesis with columns ``id``, ``value``, ``category``,
         ``expected`` (sign), ``evidence``, ``family`` (confirmatory or
         exploratory), ``method``, ``n``, ``estimate``, ``ci_lower``,
-        ``ci_upper``, ``p``, ``p_adjusted`` and ``verdict``. A hypothesis whose
-        columns are absent gets NaN statistics and an inconclusive verdict.
+        ``ci_upper``, ``p``, ``p_adjusted``, ``verdict`` and ``note`` (why an
+        estimate is undefined, else empty). A hypothesis whose columns are
+        absent or constant gets NaN statistics and an inconclusive verdict.
     """
     rule = hypothesis_set.rule
     rows: list[dict[str, Any]] = []
     for hypothesis in hypothesis_set.hypotheses:
-        present = hypothesis.value_column in respondents and hypothesis.harm_column in respondents
-        if present:
-            r, p, n = correlate(respondents[hypothesis.value_column], respondents[hypothesis.harm_column], rule.method)
-        else:
+        columns = (hypothesis.value_column, hypothesis.harm_column)
+        absent = [column for column in columns if column not in respondents]
+        note = ""
+        if absent:
             r, p, n = math.nan, math.nan, 0
+            note = f"column {', '.join(absent)} not in the table"
+        else:
+            r, p, n = correlate(respondents[columns[0]], respondents[columns[1]], rule.method)
+            constant = [column for column in columns if respondents[column].dropna().nunique() < 2]
+            if constant:
+                note = f"undefined: {', '.join(constant)} is constant"
+            elif n < 3:
+                note = f"undefined: {n} complete pairs"
         lower, upper = correlation_ci(r, n, rule.method, rule.level)
         rows.append({
             "id": hypothesis.id, "value": hypothesis.value, "category": hypothesis.category,
             "expected": hypothesis.sign, "evidence": hypothesis.evidence,
             "family": "exploratory" if hypothesis.evidence == "exploratory" else "confirmatory",
             "method": rule.method, "n": n, "estimate": r, "ci_lower": lower, "ci_upper": upper, "p": p,
+            "note": note,
         })
-    table = pd.DataFrame(rows, columns=list(VERDICT_COLUMNS[:-2]))
+    table = pd.DataFrame(rows, columns=[column for column in VERDICT_COLUMNS if column not in ("p_adjusted", "verdict")])
     table["p_adjusted"] = np.nan
     for _family, members in table.groupby("family").groups.items():
         table.loc[members, "p_adjusted"] = adjust_pvalues(table.loc[members, "p"].to_numpy(dtype=float), rule.adjust)

@@ -253,7 +253,13 @@ def sem_path_diagram(outcome: SemOutcome, path: Path) -> Path:
     fit = outcome.fit_measures
     fit_line = ", ".join(f"{key.upper()} = {fit[key]:.3f}" for key in ("cfi", "tli", "rmsea", "srmr")
                          if isinstance(fit.get(key), (int, float)) and not math.isnan(fit[key]))
-    axis.set_title(f"SEM {outcome.name}: standardized coefficients (std.all), N = {outcome.n}\n{fit_line}", fontsize=9)
+    title = f"SEM {outcome.name}: standardized coefficients (std.all), N = {outcome.n}\n{fit_line}"
+    unreliable = [text.split(":")[0] for text in outcome.warnings
+                  if text.startswith(("ConvergenceWarning", "HeywoodWarning", "IdentificationWarning",
+                                      "NotPositiveDefiniteWarning"))]
+    if unreliable:
+        title += f"\nWARNING: estimates unreliable ({', '.join(dict.fromkeys(unreliable))}); see the diagnostics"
+    axis.set_title(title, fontsize=9, color="darkred" if unreliable else "black")
     axis.set_xlim(-1.0, 7.8)
     axis.set_ylim(-0.2, height + 0.2)
     axis.axis("off")

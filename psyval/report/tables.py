@@ -84,7 +84,7 @@ def verdicts(result: AnalysisResult) -> pd.DataFrame:
             "ID": row.id, "Value": label(row.value), "Harm": label(row.category), "Expected": row.expected,
             "Evidence": row.evidence, "n": str(row.n), "Estimate": bounded(row.estimate),
             "95% CI": f"[{bounded(row.ci_lower)}, {bounded(row.ci_upper)}]", "p": p_value(row.p),
-            "p (adj.)": p_value(row.p_adjusted), "Verdict": row.verdict,
+            "p (adj.)": p_value(row.p_adjusted), "Verdict": row.verdict, "Note": row.note,
         })
     return pd.DataFrame(rows)
 
