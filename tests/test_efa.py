@@ -1,0 +1,93 @@
+"""EFA against R's psych 2.2.9 on the Holzinger-Swineford items x1-x9.
+
+Reference: tests/reference/psych_hs1939_efa_omega.json (R calls in its
+``r_call``): KMO, cortest.bartlett, fa(..., fm = "minres"/"ml",
+rotate = "varimax"/"oblimin") loadings and fa.parallel's suggestion.
+Loadings are compared to 5e-3 because psych and factor_analyzer stop their
+iterations at different tolerances; KMO and Bartlett to 5e-4.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from psyval.errors import DataQualityWarning, PsyvalError
+from psyval.psychometrics.efa import bartlett_sphericity, efa, format_efa, kmo
+
+REFERENCE = Path(__file__).parent / "reference"
+ITEMS = [f"x{i}" for i in range(1, 10)]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return pd.read_csv(REFERENCE / "hs1939.csv")
+
+
+@pytest.fixture(scope="module")
+def psych():
+    return json.loads((REFERENCE / "psych_hs1939_efa_omega.json").read_text())
+
+
+def test_kmo_matches_psych(data, psych):
+    overall, per_item = kmo(data.corr().to_numpy())
+    assert overall == pytest.approx(psych["kmo_msa"], abs=5e-4)
+    for item, value in zip(ITEMS, per_item):
+        assert value == pytest.approx(psych["kmo_msai"][item], abs=5e-4), item
+
+
+def test_bartlett_matches_psych(data, psych):
+    result = bartlett_sphericity(data.corr().to_numpy(), len(data))
+    assert result["chisq"] == pytest.approx(psych["bartlett"]["chisq"], abs=5e-3)
+    assert result["df"] == psych["bartlett"]["df"]
+
+
+@pytest.mark.parametrize(
+    ("method", "rotation", "key"),
+    [("minres", "varimax", "fa_minres_varimax"), ("minres", "oblimin", "fa_minres_oblimin"),
+     ("ml", "varimax", "fa_ml_varimax")],
+)
+def test_loadings_match_psych(data, psych, method, rotation, key):
+    result = efa(data, n_factors=3, method=method, rotation=rotation)
+    expected = np.array(psych[key])
+    assert list(result.loadings.index) == ITEMS
+    assert np.max(np.abs(result.loadings.to_numpy() - expected)) < 5e-3
+
+
+def test_parallel_analysis_suggests_three(data, psych):
+    result = efa(data)
+    assert result.suggested_factors == psych["parallel_nfact"] == 3
+    assert result.n_factors == 3
+
+
+def test_signs_follow_psych(data):
+    flipped = data.copy()
+    flipped[["x4", "x5", "x6"]] = -flipped[["x4", "x5", "x6"]]
+    result = efa(flipped, n_factors=3, rotation="varimax")
+    # psych reflects each factor so that its loadings sum to a positive number.
+    assert (result.loadings.sum(axis=0) > 0).all()
+
+
+def test_pairwise_reports_counts():
+    data = pd.read_csv(REFERENCE / "hs1939_missing.csv")
+    with pytest.warns(DataQualityWarning, match="pairwise correlations use between 261 and 301 rows"):
+        result = efa(data, n_factors=3, missing="pairwise")
+    assert result.n_used == 261
+    assert result.n_total == 301
+    assert "261 used of 301 (pairwise)" in format_efa(result)
+
+
+def test_listwise_reports_counts():
+    data = pd.read_csv(REFERENCE / "hs1939_missing.csv")
+    with pytest.warns(DataQualityWarning, match="listwise deletion dropped"):
+        result = efa(data, n_factors=3, missing="listwise")
+    assert result.n_used == int(data.dropna().shape[0])
+
+
+def test_too_few_items_rejected(data):
+    with pytest.raises(PsyvalError, match="at least 3"):
+        efa(data[["x1", "x2"]])

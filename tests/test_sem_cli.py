@@ -1,0 +1,167 @@
+"""The sem-fit, cfa, efa and reliability commands: formats, inputs and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from psyval.cli import main
+from psyval.instruments import load_instrument
+
+REFERENCE = Path(__file__).parent / "reference"
+HS_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\n"
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture()
+def hs_model(tmp_path: Path) -> Path:
+    path = tmp_path / "hs.lav"
+    path.write_text(HS_MODEL)
+    return path
+
+
+def simulated_responses(instrument, n_obs: int = 300, seed: int = 3) -> pd.DataFrame:
+    """Return long responses with one factor per basic value; reverse-keyed items answered reversed."""
+    generator = np.random.default_rng(seed)
+    values = sorted({instrument.basic_of(item) for item in instrument.items})
+    latent = {value: generator.standard_normal(n_obs) for value in values}
+    frames = []
+    for item in instrument.items:
+        score = np.clip(3.5 + 0.9 * latent[instrument.basic_of(item)] + 0.6 * generator.standard_normal(n_obs), 1, 6)
+        if item.reverse:
+            score = instrument.scale.points + 1 - score
+        frames.append(pd.DataFrame({"respondent": [f"r{i}" for i in range(n_obs)], "item": item.id,
+                                    "expected_value": score}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_sem_fit_text_report(runner, hs_model):
+    result = runner.invoke(main, ["sem-fit", str(hs_model), str(REFERENCE / "hs1939.csv")])
+    assert result.exit_code == 0, result.output
+    assert "  Test statistic                                85.306" in result.output
+    assert "  RMSEA                                          0.092" in result.output
+
+
+def test_sem_fit_json_and_csv(runner, hs_model):
+    result = runner.invoke(main, ["sem-fit", str(hs_model), str(REFERENCE / "hs1939.csv"), "--format", "json"])
+    assert result.exit_code == 0
+    document = json.loads(result.output)
+    assert document["fit_measures"]["df"] == 24
+    assert document["info"]["n_used"] == 301
+    result = runner.invoke(main, ["sem-fit", str(hs_model), str(REFERENCE / "hs1939.csv"), "--format", "csv"])
+    table = pd.read_csv(pd.io.common.StringIO(result.output))
+    assert list(table.columns[:3]) == ["lhs", "op", "rhs"]
+    assert len(table) == 24
+
+
+def test_sem_fit_reads_parquet_and_results_folder(runner, hs_model, tmp_path):
+    data = pd.read_csv(REFERENCE / "hs1939.csv")
+    data.to_parquet(tmp_path / "hs.parquet")
+    folder = tmp_path / "results"
+    folder.mkdir()
+    data.to_csv(folder / "respondents.csv", index=False)
+    for source in (tmp_path / "hs.parquet", folder):
+        result = runner.invoke(main, ["sem-fit", str(hs_model), str(source), "--format", "json"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["fit_measures"]["chisq"] == pytest.approx(85.305522, abs=5e-4)
+
+
+def test_nonconvergence_exits_nonzero(runner, hs_model):
+    result = runner.invoke(main, ["sem-fit", str(hs_model), str(REFERENCE / "hs1939.csv"), "--max-iterations", "1"])
+    assert result.exit_code == 1
+    assert "did NOT end normally" in result.output
+    assert "nonconvergence" in result.output
+
+
+def test_underidentified_exits_nonzero(runner, tmp_path):
+    model = tmp_path / "two.lav"
+    model.write_text("f =~ x1 + x2\n")
+    result = runner.invoke(main, ["sem-fit", str(model), str(REFERENCE / "hs1939.csv")])
+    assert result.exit_code == 1
+    assert "df = -1" in result.output
+
+
+def test_user_error_is_one_line_exit_2(runner, tmp_path):
+    model = tmp_path / "bad.lav"
+    model.write_text("f =~ x1 + x2 + nope\n")
+    result = runner.invoke(main, ["sem-fit", str(model), str(REFERENCE / "hs1939.csv")])
+    assert result.exit_code == 2
+    assert "model variables ['nope'] are missing from the data" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_listwise_report_counts_dropped_rows(runner, hs_model):
+    result = runner.invoke(main, ["sem-fit", str(hs_model), str(REFERENCE / "hs1939_missing.csv")])
+    assert result.exit_code == 0
+    assert "Used       Total" in result.output
+    assert "Listwise deletion dropped" in result.output
+
+
+def test_cfa_from_instrument_long_responses(runner, tmp_path):
+    instrument = load_instrument("pvq-40-style")
+    responses = tmp_path / "responses.csv"
+    simulated_responses(instrument).to_csv(responses, index=False)
+    result = runner.invoke(main, ["cfa", "--instrument", "pvq-40-style", "--level", "basic", str(responses),
+                                  "--format", "json", "--show-model"])
+    assert result.exit_code == 0, result.output
+    model_text, _, report = result.output.partition("\n\n")
+    assert "self_direction =~ item_sd1" in model_text
+    document = json.loads(report)
+    assert document["fit_measures"]["cfi"] > 0.95
+    loadings = [row for row in document["parameters"] if row["op"] == "=~"]
+    assert len(loadings) == len(instrument.items)
+
+
+def test_cfa_and_reliability_reverse_only_flagged_items(runner, tmp_path):
+    source = Path(load_instrument("pvq-40-style").path).read_text()
+    reversed_source = source.replace("  - id: sd1\n    value: self_direction\n    reverse: false",
+                                     "  - id: sd1\n    value: self_direction\n    reverse: true", 1)
+    assert reversed_source != source
+    path = tmp_path / "reversed.yaml"
+    path.write_text(reversed_source)
+    instrument = load_instrument(path)
+    responses = tmp_path / "responses.csv"
+    simulated_responses(instrument).to_csv(responses, index=False)
+    result = runner.invoke(main, ["reliability", str(responses), "--instrument", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output[result.output.index("{"):])
+    # The instrument reverses sd1 back, so its item-rest correlation is positive.
+    assert document["self_direction"]["item_stats"]["item_sd1"]["r.drop"] > 0.5
+    result = runner.invoke(main, ["cfa", "--instrument", str(path), str(responses), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(pd.io.common.StringIO(result.output))
+    loading = table.query("lhs == 'self_direction' and rhs == 'item_sd2'")["est"].iloc[0]
+    assert loading > 0
+
+
+def test_reliability_groups_text(runner):
+    result = runner.invoke(main, ["reliability", str(REFERENCE / "hs1939.csv"), "--group", "textual=x4,x5,x6",
+                                  "--group", "speed=x7,x8,x9"])
+    assert result.exit_code == 0, result.output
+    assert "Reliability analysis: textual (3 items, 301 observations)" in result.output
+    assert "textual      0.883      0.885    0.837" in result.output
+    assert "Reliability analysis: speed" in result.output
+
+
+def test_reliability_needs_scales(runner):
+    result = runner.invoke(main, ["reliability", str(REFERENCE / "hs1939.csv")])
+    assert result.exit_code == 2
+
+
+def test_efa_command(runner):
+    result = runner.invoke(main, ["efa", str(REFERENCE / "hs1939.csv"), "--rotation", "varimax"])
+    assert result.exit_code == 0, result.output
+    assert "Parallel analysis suggests 3 factor(s)" in result.output
+    assert "Kaiser-Meyer-Olkin MSA: 0.752" in result.output
+    result = runner.invoke(main, ["efa", str(REFERENCE / "hs1939.csv"), "--factors", "2", "--format", "csv"])
+    table = pd.read_csv(pd.io.common.StringIO(result.output))
+    assert list(table.columns) == ["item", "MR1", "MR2", "h2"]
