@@ -177,12 +177,11 @@ def score(responses_path: Path, profile: str | None, out_path: Path | None) -> N
     if not responses_path.is_file():
         raise PsyvalError(f"responses file {str(responses_path)!r} not found; pass a responses.csv from psyval survey")
     try:
-        responses = pd.read_csv(responses_path, keep_default_na=True)
+        responses = pd.read_csv(responses_path, dtype={"refined_value": str, "raw_text": str, "profile": str})
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
         raise PsyvalError(f"cannot read responses file {str(responses_path)!r}: {error}") from error
     if "respondent" not in responses.columns:
         raise PsyvalError(f"responses file {str(responses_path)!r} has no 'respondent' column; pass a psyval responses.csv")
-    responses["refined_value"] = responses.get("refined_value", pd.Series(dtype=str)).fillna("")
     targets = _targets_for(responses, responses_path, profile)
     with _warnings_as_lines():
         scores = score_responses(responses, targets)

@@ -59,7 +59,8 @@ def item_answers(responses: pd.DataFrame) -> pd.DataFrame:
         raise PsyvalError(f"responses table lacks columns {missing!r}; pass a responses.csv written by psyval survey")
     table = responses.copy()
     table["answer"] = pd.to_numeric(table["answer"], errors="coerce")
-    table["refined_value"] = table["refined_value"].fillna("").astype(str)
+    refined = table["refined_value"].astype(object)
+    table["refined_value"] = refined.where(refined.notna(), "").astype(str)
     reverse = table["reverse"].astype(str).str.lower().isin(("true", "1"))
     table["answer"] = np.where(reverse, table["scale_points"] + 1 - table["answer"], table["answer"])
     keys = ["respondent", "item", "value", "refined_value", "higher_value"]
