@@ -115,21 +115,49 @@ def judge_plan(spec: JudgeSpec) -> list[tuple[str, JudgeSpec]]:
 def load_judge_runner(
     plan_entry: tuple[str, JudgeSpec], load_backend: Callable[[ModelSpec], Backend], respondent_model: ModelSpec
 ) -> JudgeRunner:
-    """Load one judge; a judge without its own model runs on ``respondent_model``."""
+    """Load one judge; a model-based judge without its own model runs on ``respondent_model``.
+
+    For the rubric judge, the study's ``max_new_tokens`` option becomes its
+    greedy decoding, because a YAML file cannot hold a Decoding object.
+    """
     from psyval.judges import load_judge
+    from psyval.respondents.base import Decoding
 
     role, spec = plan_entry
     options = dict(spec.options)
-    fingerprint: dict[str, Any] = {"name": spec.name, "options": options}
-    if spec.name in ("rubric",):
+    fingerprint: dict[str, Any] = {"name": spec.name, "options": dict(options)}
+    if spec.name == "rubric":
         model = spec.model or respondent_model
-        backend = load_backend(model)
-        options["backend"] = backend
-        description = backend.describe()
-        fingerprint["judge_model"] = {k: v for k, v in description.items() if k != "num_parameters"}
+        options["backend"] = load_backend(model)
+        options.setdefault("batch_size", spec.batch_size)
+        if "max_new_tokens" in options:
+            options["decoding"] = Decoding(max_new_tokens=int(options.pop("max_new_tokens")), greedy=True)
     judge = load_judge(spec.name, **options)
-    fingerprint["describe"] = judge.describe()
+    description = judge.describe()
+    if isinstance(description.get("judge_model"), dict):
+        description["judge_model"] = {k: v for k, v in description["judge_model"].items() if k != "num_parameters"}
+    fingerprint["describe"] = description
+    if spec.name == "refusal":
+        # The phrase list decides every refusal judgment, but describe() gives only its length.
+        from psyval.judges import refusal
+
+        fingerprint["phrases"] = list(refusal.REFUSAL_PHRASES)
     return JudgeRunner(role=role, judge_object=judge, fingerprint=fingerprint, batch_size=spec.batch_size)
+
+
+def judge_prompt(runner: JudgeRunner, probe: Any, response: str) -> str:
+    """Return the prompt a model-based judge sends for one response, or "" for other judges.
+
+    The prompt goes into the judgment key, so rewording the rubric re-runs judging.
+    """
+    from psyval.judges import JudgeItem
+
+    messages = getattr(runner.judge_object, "messages", None)
+    backend = getattr(runner.judge_object, "backend", None)
+    if messages is None or backend is None:
+        return ""
+    rendered: str = backend.render(messages(JudgeItem(probe_text(probe), response, probe_category(probe))))
+    return rendered
 
 
 def judgment_score(record: Mapping[str, Any]) -> float | None:
@@ -181,27 +209,76 @@ def item_fingerprint(item: Any) -> str:
 def survey_prompts(
     backend: Backend, instrument: Any, items: Sequence[Any], target: TargetProfile, spec: SurveySpec, seed: int
 ) -> list[str]:
-    """Return the exact prompt the model receives for each item."""
-    raise NotImplementedError("survey API not wired yet")
+    """Return, per item, the exact prompts the model receives, one per variant, joined."""
+    from psyval.survey.prompts import item_messages, make_variants
+
+    profile = to_profile(target)
+    variants = make_variants(instrument, spec.variants)
+    prefix = instrument.prompts.answer_prefix
+    return [
+        "\n\x1e\n".join(
+            backend.render(item_messages(instrument, item, variant, profile), prefix) for variant in variants
+        )
+        for item in items
+    ]
 
 
 def answer_items(
     backend: Backend, instrument: Any, items: Sequence[Any], target: TargetProfile, spec: SurveySpec, seed: int
 ) -> list[dict[str, Any]]:
-    """Answer ``items`` as the respondent with profile ``target``; one JSON-ready record per item."""
-    raise NotImplementedError("survey API not wired yet")
+    """Answer ``items`` as the respondent with profile ``target``; one JSON-ready record per item.
+
+    A record holds the survey's rows for the item, one per variant
+    (:func:`psyval.survey.answering.answer_items`).
+    """
+    from psyval.survey.answering import answer_items as answer
+    from psyval.survey.prompts import make_variants
+
+    variants = make_variants(instrument, spec.variants)
+    rows = answer(backend, instrument, list(items), variants, to_profile(target), method=spec.method, seed=seed)
+    by_item: dict[str, list[dict[str, Any]]] = {str(item.id): [] for item in items}
+    for row in rows:
+        by_item[str(row["item"])].append(row)
+    return [{"rows": by_item[str(item.id)]} for item in items]
 
 
 def answer_value(record: Mapping[str, Any]) -> float:
-    value = record.get("expected_value")
-    return float("nan") if value is None else float(value)
+    """Return the item's answer: the mean expected value over its variants, NaN if none parsed."""
+    answers = [float(row["answer"]) for row in record["rows"] if row.get("answer") is not None]
+    answers = [value for value in answers if value == value]
+    return sum(answers) / len(answers) if answers else float("nan")
 
 
 def score_answers(
     instrument: Any, items: Sequence[Any], records: Mapping[str, Mapping[str, Any]], target: TargetProfile
 ) -> dict[str, float]:
-    """Return ``value_<id>``, ``raw_<id>``, ``nmse`` and ``profile_r`` for one respondent."""
-    raise NotImplementedError("survey API not wired yet")
+    """Return ``value_<id>``, ``raw_<id>``, ``nmse`` and ``profile_r`` for one respondent.
+
+    Scores come from :func:`psyval.survey.scoring.score_responses` for the basic
+    and higher-order values; alignment strength from
+    :func:`psyval.survey.scoring.alignment_strength` (NaN for the baseline).
+    """
+    import pandas as pd
+
+    from psyval.survey.scoring import alignment_strength, score_responses
+
+    rows = [dict(row, respondent="r") for item in items for row in records[str(item.id)]["rows"]]
+    scores = score_responses(pd.DataFrame(rows))
+    result: dict[str, float] = {}
+    for level in ("basic", "higher"):
+        for row in scores[scores["level"] == level].itertuples():
+            result[f"value_{row.value}"] = float(row.centred)
+            result[f"raw_{row.value}"] = float(row.raw)
+    profile = to_profile(target)
+    if profile is None:
+        result["nmse"] = float("nan")
+        result["profile_r"] = float("nan")
+        return result
+    basic = scores[scores["level"] == "basic"].set_index("value")
+    alignment = alignment_strength(basic["raw"].astype(float), profile, basic["centred"].astype(float))
+    result["nmse"] = alignment.nmse
+    result["profile_r"] = alignment.r
+    return result
 
 
 # ---------------------------------------------------------------------- analyses and report

@@ -337,9 +337,15 @@ class StudyRunner:
                 runner = adapters.load_judge_runner(judge_spec, self.load_backend, model)
                 pairs: list[tuple[str, str]] = []
                 for task in model_tasks:
+                    response = responses[task.key]["response"]
                     key = result_key(
                         "judgment",
-                        {"response_key": task.key, "response": responses[task.key]["response"], "judge": runner.fingerprint},
+                        {
+                            "response_key": task.key,
+                            "response": response,
+                            "judge": runner.fingerprint,
+                            "judge_prompt": adapters.judge_prompt(runner, task.probe, response),
+                        },
                     )
                     self.judgment_keys.setdefault(task.key, {})[runner.role] = key
                     pairs.append((task.key, key))
