@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 from psyval import __version__
 from psyval.errors import PsyvalError
@@ -294,12 +295,17 @@ def sem_fit(
     found: list[checks.Diagnostic] = []
     for warning in caught:
         found.append(checks.Diagnostic("missing_data", "info", str(warning.message), "data", warning.category))
-    if missing == "fiml":
-        from psyval.psychometrics.sem.missing import estimate_fiml
+    # SEM matrices are small (tens of variables), and multi-threaded BLAS
+    # spends more time waking threads than computing on them: on a loaded
+    # 2-core machine one 40 x 40 Cholesky inverse took 5 ms threaded and
+    # 0.03 ms single-threaded (benchmarks/bench_sem.py).
+    with threadpool_limits(limits=1, user_api="blas"):
+        if missing == "fiml":
+            from psyval.psychometrics.sem.missing import estimate_fiml
 
-        estimates = estimate_fiml(model, prepared, max_iterations=max_iterations)
-    else:
-        estimates = _estimate_complete(model, prepared, estimator, max_iterations)
+            estimates = estimate_fiml(model, prepared, max_iterations=max_iterations)
+        else:
+            estimates = _estimate_complete(model, prepared, estimator, max_iterations)
     n_obs = prepared.n_used
     p = len(model.observed)
     n_means = p if estimates.sample_mean is not None else 0
