@@ -176,3 +176,13 @@ def test_mlr_matches_lavaan():
         assert result.fit_measures[key] == pytest.approx(reference["fit_measures"][key], abs=PRINTED), key
     assert_parameters_match(result, reference)
     assert "  Standard errors                             Sandwich" in result.summary_text()
+
+
+def test_listwise_header_matches_lavaan():
+    # lavaan 0.6.14 prints used and total counts in two columns after listwise deletion.
+    reference = json.loads((REFERENCE / "lavaan_hs1939_listwise.json").read_text())
+    with pytest.warns(UserWarning):
+        result = sem_fit(reference["model"], pd.read_csv(REFERENCE / "hs1939_missing.csv"))
+    lines = result.summary_text().splitlines()
+    assert "                                                  Used       Total" in lines
+    assert "  Number of observations                           153         301" in lines

@@ -53,8 +53,8 @@ def _header(result: SemResult) -> list[str]:
         "",
     ]
     if info["n_used"] != info["n_total"]:
-        lines.append(_line("", "Used       Total"))
-        lines.append(_line("Number of observations", f"{info['n_used']}".rjust(4) + f"{info['n_total']}".rjust(12)))
+        lines.append(" " * (_WIDTH - 4) + "Used" + "Total".rjust(12))
+        lines.append(_line("Number of observations", str(info["n_used"]), str(info["n_total"])))
     else:
         lines.append(_line("Number of observations", str(info["n_used"])))
     if info.get("n_patterns"):
