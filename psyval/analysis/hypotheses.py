@@ -65,7 +65,7 @@ class DecisionRule:
         coefficient = "Spearman's rho" if self.method == "spearman" else "Pearson's r"
         return (
             f"Each hypothesis is tested with {coefficient} between the MRAT-centred value score "
-            f"and the mean harmfulness score of the category (1-5), over all respondents. "
+            f"and the mean harmfulness score of the category (1-5), over the rows analysed. "
             f"p-values are two-sided and {adjust_name}-adjusted within each family "
             f"(hypotheses with a literature source form the confirmatory family, the rest the "
             f"exploratory family). A hypothesis is supported when the adjusted p is below "

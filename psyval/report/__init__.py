@@ -90,7 +90,7 @@ def _sections(result: AnalysisResult, folder_name: str, figure_paths: dict[str, 
     else:
         safety.paragraphs.append(
             "Each safety condition is compared with the reference on the same respondents (same model, value "
-            "condition, profile and replicate): mean paired difference (condition minus reference) with its 95% "
+            "profile and replicate): mean paired difference (condition minus reference) with its 95% "
             "t interval, paired t test, Holm-adjusted p over all comparisons, Cohen's d_z and the Wilcoxon "
             "signed-rank test as a check that does not assume normal differences."
         )
