@@ -125,5 +125,9 @@ def reproduce_script(result: AnalysisResult, original_columns: list[str]) -> str
         if outcome.result is None:
             lines.append(f"# {outcome.name}: not fitted by psyval ({outcome.error}), so not fitted here.")
             continue
-        lines.append(f"fit_model({r_string(outcome.name)}, {r_string(outcome.syntax)})")
+        # One model that lavaan rejects must not stop the others.
+        lines.append(
+            f"tryCatch(fit_model({r_string(outcome.name)}, {r_string(outcome.syntax)}), "
+            f'error = function(e) message("model {outcome.name} failed in lavaan: ", conditionMessage(e)))'
+        )
     return "\n".join(lines) + "\n"
