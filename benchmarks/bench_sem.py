@@ -130,10 +130,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="Timed runs per tool and case; the median is reported.")
     parser.add_argument("--json", action="store_true", help="Print the results as JSON too.")
     arguments = parser.parse_args()
+
     cases = {
         "HS1939 3-factor CFA, N=301": (HS_MODEL, pd.read_csv(ROOT / "tests" / "reference" / "hs1939.csv")),
         "simulated 10 factors, 40 indicators, N=2000": simulated_case(),
     }
+
     rows = []
     for name, (model, data) in cases.items():
         # One untimed run loads modules and warms caches for each tool.
@@ -146,6 +148,7 @@ def main() -> None:
         rows.append({"case": name, "psyval": psyval_time, "semopy": semopy_time, "semopy_1_thread": semopy_single,
                      "lavaan": lavaan_time,
                      "psyval/lavaan": psyval_time / lavaan_time if lavaan_time else None})
+
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; repeats {arguments.repeats}, median")
     print("| case | psyval sem-fit (s) | bare semopy fit (s) | bare semopy fit, 1 BLAS thread (s) "
           "| lavaan sem+summary (s) | psyval / lavaan |")

@@ -1,9 +1,9 @@
 """sem_fit and the sem-fit report against lavaan 0.6.14.
 
 Reference numbers are in tests/reference/lavaan_*.json and *_summary.txt,
-each with the R call that made it. Tolerances: 5e-4 for everything printed at
-3 decimals, so that every printed number rounds to lavaan's; the text report
-is compared line by line from "Model Test User Model:" on.
+each with the R call that made it. Every number printed at 3 decimals is
+checked to 5e-4, so that it rounds to lavaan's. The text report is compared
+line by line from "Model Test User Model:" on.
 """
 
 from __future__ import annotations

@@ -30,7 +30,10 @@ def hs_model(tmp_path: Path) -> Path:
 
 
 def simulated_responses(instrument, n_obs: int = 300, seed: int = 3) -> pd.DataFrame:
-    """Return long responses with one factor per basic value; reverse-keyed items answered reversed."""
+    """Return long responses with one factor per basic value.
+
+    The raw responses to reverse-keyed items are reflected, as a respondent would give them.
+    """
     generator = np.random.default_rng(seed)
     values = sorted({instrument.basic_of(item) for item in instrument.items})
     latent = {value: generator.standard_normal(n_obs) for value in values}

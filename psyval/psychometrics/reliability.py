@@ -91,11 +91,11 @@ def _alpha_statistics(covariance: np.ndarray, n_obs: int) -> dict[str, float]:
     raw_alpha = k / (k - 1) * (1 - float(np.trace(covariance)) / total_variance)
     std_alpha = k * average_r / (1 + (k - 1) * average_r)
     g6 = 1 - float(np.sum(1 - _smc(correlation))) / float(correlation.sum()) if k > 2 else average_r
-    one = np.ones(k)
+    ones = np.ones(k)
     trace_v = float(np.trace(covariance))
     trace_v2 = float(np.trace(covariance @ covariance))
-    quadratic = float(one @ covariance @ one)
-    quadratic2 = float(one @ covariance @ covariance @ one)
+    quadratic = float(ones @ covariance @ ones)
+    quadratic2 = float(ones @ covariance @ covariance @ ones)
     q = (2 * k**2 / ((k - 1) ** 2 * quadratic**3)) * (quadratic * (trace_v2 + trace_v**2) - 2 * trace_v * quadratic2)
     lower = correlation[np.tril_indices(k, -1)]
     return {

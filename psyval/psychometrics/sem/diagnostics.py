@@ -1,9 +1,9 @@
 """Checks that keep an SEM fit from failing silently.
 
 Each check returns :class:`Diagnostic` records that name the parameter or
-variable concerned. ``sem_fit`` turns them into warnings of psyval's
-warning classes and keeps them on the result; the CLI exits non-zero when one
-has severity ``"error"`` (non-convergence and under-identification).
+variable concerned. ``sem_fit`` emits them as warnings of psyval's warning
+classes and keeps them on the result. The CLI exits with status 1 when one
+has severity ``"error"``, which non-convergence and under-identification have.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def check_heywood(parameters, latent: list[str]) -> list[Diagnostic]:
     return found
 
 
-def check_positive_definite(matrix: np.ndarray, names: list[str], what: str, code: str) -> list[Diagnostic]:
+def check_positive_definite(matrix: np.ndarray, names: list[str], description: str, code: str) -> list[Diagnostic]:
     """Return a diagnostic when a model-implied matrix is not positive definite."""
     if matrix.size == 0:
         return []
@@ -131,6 +131,6 @@ def check_positive_definite(matrix: np.ndarray, names: list[str], what: str, cod
     involved = [names[i] for i in np.argsort(-np.abs(vector)) if abs(vector[i]) > 0.2]
     return [Diagnostic(
         code, "warning",
-        f"the model-implied {what} is not positive definite (smallest eigenvalue {eigenvalues[0]:.3g}); "
+        f"the model-implied {description} is not positive definite (smallest eigenvalue {eigenvalues[0]:.3g}); "
         f"variables involved: {involved!r}",
         ", ".join(involved), NotPositiveDefiniteWarning)]

@@ -72,8 +72,8 @@ def em_saturated(patterns: list[Pattern], n_obs: int, p: int, tolerance: float =
     Notes
     -----
     The E-step replaces each missing block by its conditional expectation
-    and adds the conditional covariance (Dempster, Laird & Rubin, 1977);
-    iterations stop when the log-likelihood changes by less than
+    and adds the conditional covariance (Dempster, Laird & Rubin, 1977).
+    Iterations stop when the log-likelihood changes by less than
     ``tolerance``.
 
     References

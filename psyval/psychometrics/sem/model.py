@@ -9,12 +9,12 @@ estimates: a labelled first loading is freed and the next one fixed instead,
 and a fixed variance such as ``f ~~ 1*f`` gains a second, free parameter at
 the same place.
 
-The lavaan defaults applied (``sem()``/``cfa()`` in lavaan 0.6): the first
-loading of each factor is fixed to 1 unless freed with ``NA*``; every
-variable gets a free (residual) variance; exogenous latent variables covary;
-the residuals of pure outcome variables covary; and the variances and
-covariances of observed exogenous covariates are fixed to their sample values
-(``fixed.x = TRUE``).
+The defaults of lavaan 0.6's ``sem()`` and ``cfa()`` are applied. The first
+loading of each factor is fixed to 1 unless freed with ``NA*``. Every
+variable gets a free (residual) variance. Exogenous latent variables covary,
+and so do the residuals of pure outcome variables. The variances and
+covariances of observed exogenous covariates are fixed to their sample
+values (``fixed.x = TRUE``).
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ PARAMETER_COLUMNS = ["lhs", "op", "rhs", "label", "exo", "est", "se", "z", "pval
 
 @dataclass
 class Estimates:
-    """What an estimator hands back to :func:`sem_fit`."""
+    """Estimates, test statistics and sample moments returned by an estimator to :func:`sem_fit`."""
 
     theta: np.ndarray
     vcov: np.ndarray
@@ -185,7 +185,8 @@ def _label_values(model: SemModel, theta: np.ndarray) -> dict[str, float]:
     return values
 
 
-def _parameter_table(model: SemModel, estimates: Estimates) -> pd.DataFrame:
+def _estimate_rows(model: SemModel, estimates: Estimates) -> pd.DataFrame:
+    """Return one row per model parameter and intercept with its estimate and SE."""
     theta = estimates.theta
     errors = np.sqrt(np.clip(np.diag(estimates.vcov), 0, None)) if theta.size else np.zeros(0)
     records = []
@@ -196,11 +197,17 @@ def _parameter_table(model: SemModel, estimates: Estimates) -> pd.DataFrame:
             est, se = float(theta[row.free]), float(errors[row.free])
         records.append({"lhs": row.lhs, "op": row.op, "rhs": row.rhs, "label": row.label,
                         "exo": int(row.exogenous_fixed), "est": est, "se": se, "free": row.free is not None})
+
     latent_set = set(model.latent)
     for name, (est, se) in estimates.intercepts.items():
         records.append({"lhs": name, "op": "~1", "rhs": "", "label": "", "exo": 0, "est": est, "se": se,
                         "free": name not in latent_set})
-    table = pd.DataFrame.from_records(records)
+    return pd.DataFrame.from_records(records)
+
+
+def _add_standardized(table: pd.DataFrame, model: SemModel, theta: np.ndarray) -> None:
+    """Add the Std.lv and Std.all columns in place."""
+    latent_set = set(model.latent)
     variances = model.inner_covariance(theta)
     variance_parameters = {r.lhs: r.est for r in table.itertuples() if r.op == "~~" and r.lhs == r.rhs}
     for column, scale in (("std.lv", False), ("std.all", True)):
@@ -208,22 +215,36 @@ def _parameter_table(model: SemModel, estimates: Estimates) -> pd.DataFrame:
             standardize_row(r.lhs, r.op, r.rhs, r.est, variances, variance_parameters, latent_set, scale)
             for r in table.itertuples()
         ]
+
+
+def _add_defined(table: pd.DataFrame, model: SemModel, estimates: Estimates) -> None:
+    """Append the ``:=`` rows: delta-method SEs, and the definitions applied to standardized labels."""
     defined = model.parsed.definitions
-    if defined:
-        values, errors_defined = delta_method(defined, lambda t: _label_values(model, t), theta, estimates.vcov)
-        standardized = {}
-        for column in ("std.lv", "std.all"):
-            labels = {}
-            for row, std in zip(model.rows, table[column][: len(model.rows)]):
-                if row.label:
-                    labels[row.label] = float(std)
-            standardized[column] = evaluate_definitions(defined, labels)
-        for definition in defined:
-            table.loc[len(table)] = {
-                "lhs": definition.name, "op": ":=", "rhs": "".join(definition.expression.split()), "label": definition.name,
-                "exo": 0, "est": values[definition.name], "se": errors_defined[definition.name], "free": True,
-                "std.lv": standardized["std.lv"][definition.name], "std.all": standardized["std.all"][definition.name],
-            }
+    if not defined:
+        return
+    values, errors = delta_method(defined, lambda t: _label_values(model, t), estimates.theta, estimates.vcov)
+
+    # lavaan standardizes a defined parameter by evaluating its expression on
+    # the standardized values of the labelled parameters.
+    standardized = {}
+    for column in ("std.lv", "std.all"):
+        labels = {}
+        for row, std in zip(model.rows, table[column][: len(model.rows)]):
+            if row.label:
+                labels[row.label] = float(std)
+        standardized[column] = evaluate_definitions(defined, labels)
+
+    for definition in defined:
+        name = definition.name
+        table.loc[len(table)] = {
+            "lhs": name, "op": ":=", "rhs": "".join(definition.expression.split()), "label": name,
+            "exo": 0, "est": values[name], "se": errors[name], "free": True,
+            "std.lv": standardized["std.lv"][name], "std.all": standardized["std.all"][name],
+        }
+
+
+def _add_inference(table: pd.DataFrame) -> None:
+    """Add z, p-value and 95% Wald confidence limits in place (blank for fixed parameters)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(table["free"] & (table["se"] > 0), table["est"] / table["se"], np.nan)
     table["z"] = z
@@ -231,6 +252,14 @@ def _parameter_table(model: SemModel, estimates: Estimates) -> pd.DataFrame:
     critical = stats.norm.ppf(0.975)
     table["ci.lower"] = table["est"] - critical * table["se"]
     table["ci.upper"] = table["est"] + critical * table["se"]
+
+
+def _parameter_table(model: SemModel, estimates: Estimates) -> pd.DataFrame:
+    """Return the tidy parameter table with lavaan's columns."""
+    table = _estimate_rows(model, estimates)
+    _add_standardized(table, model, estimates.theta)
+    _add_defined(table, model, estimates)
+    _add_inference(table)
     return table[PARAMETER_COLUMNS].reset_index(drop=True)
 
 
@@ -279,26 +308,18 @@ def sem_fit(
     computed with divisor N, so chi-square = 2 N fmin and every fit measure
     uses N, as lavaan 0.6 does by default.
     """
-    if estimator not in ("ML", "MLR"):
-        raise PsyvalError(f"unknown estimator {estimator!r}: use 'ML' or 'MLR'")
-    if missing not in ("listwise", "fiml"):
-        raise PsyvalError(f"unknown missing-data rule {missing!r}: use 'listwise' or 'fiml'")
-    if estimator == "MLR" and missing == "fiml":
-        raise PsyvalError("estimator 'MLR' with missing='fiml' is not implemented: use MLR with listwise deletion or ML with FIML")
-    if not isinstance(data, pd.DataFrame):
-        raise PsyvalError(f"data must be a pandas DataFrame, got {type(data).__name__!r}")
+    _check_options(estimator, missing, data)
     parsed = parse_model(model_syntax)
     model = SemModel(parsed)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         prepared = prepare_data(data, model.observed, missing)
-    found: list[checks.Diagnostic] = []
-    for warning in caught:
-        found.append(checks.Diagnostic("missing_data", "info", str(warning.message), "data", warning.category))
+    found = [checks.Diagnostic("missing_data", "info", str(w.message), "data", w.category) for w in caught]
+
     # SEM matrices are small (tens of variables), and multi-threaded BLAS
     # spends more time waking threads than computing on them: on a loaded
     # 2-core machine one 40 x 40 Cholesky inverse took 5 ms threaded and
-    # 0.03 ms single-threaded (benchmarks/bench_sem.py).
+    # 0.03 ms single-threaded.
     with threadpool_limits(limits=1, user_api="blas"):
         if missing == "fiml":
             from psyval.psychometrics.sem.missing import estimate_fiml
@@ -306,34 +327,13 @@ def sem_fit(
             estimates = estimate_fiml(model, prepared, max_iterations=max_iterations)
         else:
             estimates = _estimate_complete(model, prepared, estimator, max_iterations)
-    n_obs = prepared.n_used
-    p = len(model.observed)
-    n_means = p if estimates.sample_mean is not None else 0
-    moments = p * (p + 1) // 2 - model.n_covariate_moments + n_means
-    npar = model.n_free + len([1 for name in estimates.intercepts if name in model.observed])
-    df = moments - npar
-    baseline_df = moments - n_means - (p - len(model.covariates))
-    sigma = model.implied_covariance(estimates.theta)
-    measures = fit_measures(
-        chisq=max(estimates.chisq, 0.0), df=df, baseline_chisq=estimates.baseline_chisq, baseline_df=baseline_df,
-        logl=estimates.logl, unrestricted_logl=estimates.unrestricted_logl, npar=npar, n_obs=n_obs,
-        fmin=estimates.fmin, srmr_value=srmr(estimates.sample_cov, sigma, estimates.sample_mean, estimates.implied_mean),
-    )
-    measures.update(estimates.robust)
+
+    measures = _fit_measures(model, estimates, prepared.n_used)
     table = _parameter_table(model, estimates)
-    free_names = [f"{r.lhs}{r.op}{r.rhs}" for r in model.rows if r.free is not None]
-    found += checks.check_convergence(estimates.converged, estimates.iterations, estimates.gradient_max)
-    found += checks.check_identification(df, model.unscaled_latent, estimates.information, free_names)
-    renamed = table.rename(columns={"std.all": "std_all"})
-    found += checks.check_heywood(renamed, model.latent)
-    found += checks.check_positive_definite(sigma, model.observed, "covariance matrix of the observed variables",
-                                            "implied_not_pd")
-    if model.latent:
-        found += checks.check_positive_definite(model.latent_covariance(estimates.theta), model.latent,
-                                                "covariance matrix of the latent variables", "latent_not_pd")
+    found += _diagnose(model, estimates, table, int(measures["df"]))
     for diagnostic in found:
         warnings.warn(diagnostic.message, diagnostic.category, stacklevel=2)
-    notes = _notes(measures, estimates)
+
     outcomes = {t.lhs for t in parsed.terms if t.op == "~"}
     endogenous = [name for name in model.observed if name not in model.covariates]
     endogenous += [name for name in model.latent if name in outcomes]
@@ -343,8 +343,8 @@ def sem_fit(
         "optimizer": estimates.optimizer,
         "iterations": estimates.iterations,
         "converged": estimates.converged,
-        "npar": npar,
-        "n_used": n_obs,
+        "npar": int(measures["npar"]),
+        "n_used": prepared.n_used,
         "n_total": prepared.n_total,
         "n_dropped": prepared.n_dropped,
         "missing": missing,
@@ -352,8 +352,55 @@ def sem_fit(
         "standard_errors": estimates.standard_errors,
         "model": model_syntax,
     }
-    return SemResult(parameters=table, fit_measures=measures, diagnostics=found, info=info, notes=notes,
-                     latent=list(model.latent), observed=list(model.observed), endogenous=endogenous)
+    return SemResult(parameters=table, fit_measures=measures, diagnostics=found, info=info,
+                     notes=_notes(measures, estimates), latent=list(model.latent), observed=list(model.observed),
+                     endogenous=endogenous)
+
+
+def _check_options(estimator: str, missing: str, data: object) -> None:
+    if estimator not in ("ML", "MLR"):
+        raise PsyvalError(f"unknown estimator {estimator!r}: use 'ML' or 'MLR'")
+    if missing not in ("listwise", "fiml"):
+        raise PsyvalError(f"unknown missing-data rule {missing!r}: use 'listwise' or 'fiml'")
+    if estimator == "MLR" and missing == "fiml":
+        raise PsyvalError(
+            "estimator 'MLR' with missing='fiml' is not implemented: use MLR with listwise deletion or ML with FIML"
+        )
+    if not isinstance(data, pd.DataFrame):
+        raise PsyvalError(f"data must be a pandas DataFrame, got {type(data).__name__!r}")
+
+
+def _fit_measures(model: SemModel, estimates: Estimates, n_obs: int) -> dict[str, float]:
+    """Return the fit measures; df counts means under FIML and leaves out covariate moments."""
+    p = len(model.observed)
+    n_means = p if estimates.sample_mean is not None else 0
+    moments = p * (p + 1) // 2 - model.n_covariate_moments + n_means
+    npar = model.n_free + len([1 for name in estimates.intercepts if name in model.observed])
+    baseline_df = moments - n_means - (p - len(model.covariates))
+    sigma = model.implied_covariance(estimates.theta)
+    measures = fit_measures(
+        chisq=max(estimates.chisq, 0.0), df=moments - npar, baseline_chisq=estimates.baseline_chisq,
+        baseline_df=baseline_df, logl=estimates.logl, unrestricted_logl=estimates.unrestricted_logl, npar=npar,
+        n_obs=n_obs, fmin=estimates.fmin,
+        srmr_value=srmr(estimates.sample_cov, sigma, estimates.sample_mean, estimates.implied_mean),
+    )
+    measures.update(estimates.robust)
+    return measures
+
+
+def _diagnose(model: SemModel, estimates: Estimates, table: pd.DataFrame, df: int) -> list[checks.Diagnostic]:
+    """Run every post-fit check."""
+    free_names = [f"{r.lhs}{r.op}{r.rhs}" for r in model.rows if r.free is not None]
+    found = checks.check_convergence(estimates.converged, estimates.iterations, estimates.gradient_max)
+    found += checks.check_identification(df, model.unscaled_latent, estimates.information, free_names)
+    found += checks.check_heywood(table.rename(columns={"std.all": "std_all"}), model.latent)
+    sigma = model.implied_covariance(estimates.theta)
+    found += checks.check_positive_definite(sigma, model.observed, "covariance matrix of the observed variables",
+                                            "implied_not_pd")
+    if model.latent:
+        found += checks.check_positive_definite(model.latent_covariance(estimates.theta), model.latent,
+                                                "covariance matrix of the latent variables", "latent_not_pd")
+    return found
 
 
 def _notes(measures: dict[str, float], estimates: Estimates) -> list[str]:
