@@ -141,15 +141,13 @@ class SemModel:
 
     def _specify(self) -> None:
         model = self.semopy_model
+        # semopy's own parameters are dropped. An observed variable that takes
+        # part in regressions is also an inner variable, and Lambda maps it onto
+        # itself with a fixed 1.
         for matrix in self.matrices:
-            # semopy's own parameters are dropped; identity entries that map an
-            # observed inner variable onto itself in Lambda stay in place.
-            if matrix is self.matrices[LAMBDA]:
-                continue
             matrix[...] = 0.0
         lambda_matrix = self.matrices[LAMBDA]
         inner_observed = [name for name in self.inner if name in self.observed]
-        lambda_matrix[...] = 0.0
         rows, cols = model.names_lambda
         for name in inner_observed:
             lambda_matrix[rows.index(name), cols.index(name)] = 1.0
@@ -294,7 +292,7 @@ class SemModel:
         order = self._order
         return sigma[np.ix_(order, order)], derivatives[:, order][:, :, order]
 
-    def inner_covariance(self, theta: np.ndarray) -> dict[str, float]:
+    def implied_variances(self, theta: np.ndarray) -> dict[str, float]:
         """Return the model-implied variance of every variable, latent and observed."""
         self.set_parameters(theta)
         beta, _, psi, _ = self.semopy_model.matrices[:4]

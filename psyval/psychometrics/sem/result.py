@@ -208,7 +208,7 @@ def _estimate_rows(model: SemModel, estimates: Estimates) -> pd.DataFrame:
 def _add_standardized(table: pd.DataFrame, model: SemModel, theta: np.ndarray) -> None:
     """Add the Std.lv and Std.all columns in place."""
     latent_set = set(model.latent)
-    variances = model.inner_covariance(theta)
+    variances = model.implied_variances(theta)
     variance_parameters = {r.lhs: r.est for r in table.itertuples() if r.op == "~~" and r.lhs == r.rhs}
     for column, scale in (("std.lv", False), ("std.all", True)):
         table[column] = [
@@ -371,7 +371,11 @@ def _check_options(estimator: str, missing: str, data: object) -> None:
 
 
 def _fit_measures(model: SemModel, estimates: Estimates, n_obs: int) -> dict[str, float]:
-    """Return the fit measures; df counts means under FIML and leaves out covariate moments."""
+    """Return the fit measures.
+
+    The moments counted for df include the p means under FIML and leave out
+    the moments of fixed covariates, as lavaan counts them.
+    """
     p = len(model.observed)
     n_means = p if estimates.sample_mean is not None else 0
     moments = p * (p + 1) // 2 - model.n_covariate_moments + n_means
