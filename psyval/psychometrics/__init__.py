@@ -7,22 +7,12 @@ The public API:
   as psych::alpha reports them;
 - :func:`efa` runs an exploratory factor analysis with KMO, Bartlett's test
   and parallel analysis.
+
+factor_analyzer is imported only when an EFA or omega is computed.
 """
 
+from psyval.psychometrics.efa import EfaResult, efa
+from psyval.psychometrics.reliability import ReliabilityResult, reliability
 from psyval.psychometrics.sem import SemResult, sem_fit
 
-__all__ = ["SemResult", "sem_fit", "reliability", "efa"]
-
-
-def __getattr__(name: str):
-    # reliability and efa import factor_analyzer and scipy pieces that SEM users
-    # do not need, so they load on first use.
-    if name == "reliability":
-        from psyval.psychometrics.reliability import reliability
-
-        return reliability
-    if name == "efa":
-        from psyval.psychometrics.efa import efa
-
-        return efa
-    raise AttributeError(name)
+__all__ = ["EfaResult", "ReliabilityResult", "SemResult", "efa", "reliability", "sem_fit"]

@@ -149,7 +149,7 @@ def reliability(
     ----------
     data : pandas.DataFrame
         Item responses, one column per item. Rows with a missing item are
-        dropped (listwise), and the count is logged.
+        dropped (listwise), with a DataQualityWarning that gives the count.
     items : list of str, optional
         Columns to use; all columns by default.
     reverse : sequence of str

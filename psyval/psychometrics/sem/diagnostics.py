@@ -28,7 +28,7 @@ class Diagnostic:
 
     ``code`` is one of ``nonconvergence``, ``underidentified``,
     ``unscaled_latent``, ``singular_information``, ``heywood``,
-    ``implied_not_pd``, ``latent_not_pd`` and ``listwise_dropped``.
+    ``implied_not_pd``, ``latent_not_pd`` and ``missing_data`` (rows dropped).
     """
 
     code: str
