@@ -48,6 +48,16 @@ def rmsea_interval(chisq: float, df: int, n_obs: int, level: float = RMSEA_CI_LE
     """
     if df <= 0:
         return float("nan"), float("nan")
+    lower, upper = noncentrality_interval(chisq, df, level)
+    return math.sqrt(lower / (n_obs * df)), math.sqrt(upper / (n_obs * df))
+
+
+def noncentrality_interval(chisq: float, df: float, level: float = RMSEA_CI_LEVEL) -> tuple[float, float]:
+    """Return the noncentrality parameters at which ``chisq`` sits at the (1 +- level)/2 quantiles.
+
+    A bound is 0 when even a central chi-square leaves the statistic below
+    the target quantile.
+    """
 
     def solve(target: float) -> float:
         def distance(ncp: float) -> float:
@@ -60,9 +70,7 @@ def rmsea_interval(chisq: float, df: int, n_obs: int, level: float = RMSEA_CI_LE
             upper *= 2
         return float(optimize.brentq(distance, 0.0, upper, xtol=1e-12))
 
-    lower = solve((1 + level) / 2)
-    upper = solve((1 - level) / 2)
-    return math.sqrt(lower / (n_obs * df)), math.sqrt(upper / (n_obs * df))
+    return solve((1 + level) / 2), solve((1 - level) / 2)
 
 
 def srmr(sample_cov: np.ndarray, sigma: np.ndarray, sample_mean: np.ndarray | None = None,

@@ -98,6 +98,14 @@ def _fit_section(result: SemResult) -> list[str]:
     lines += [
         row("Comparative Fit Index (CFI)", "cfi", scaled_key="cfi.scaled"),
         row("Tucker-Lewis Index (TLI)", "tli", scaled_key="tli.scaled"),
+    ]
+    if "cfi.robust" in fm:
+        lines += [
+            " " * (_WIDTH + 12),
+            row("Robust Comparative Fit Index (CFI)", "__none__", scaled_key="cfi.robust"),
+            row("Robust Tucker-Lewis Index (TLI)", "__none__", scaled_key="tli.robust"),
+        ]
+    lines += [
         "",
         "Loglikelihood and Information Criteria:",
         "",
@@ -123,6 +131,17 @@ def _fit_section(result: SemResult) -> list[str]:
         row("90 Percent confidence interval - upper", "rmsea.ci.upper", scaled_key="rmsea.ci.upper.scaled"),
         row("P-value H_0: RMSEA <= 0.050", "rmsea.pvalue", scaled_key="rmsea.pvalue.scaled"),
         row("P-value H_0: RMSEA >= 0.080", "rmsea.notclose.pvalue", scaled_key="rmsea.notclose.pvalue.scaled"),
+    ]
+    if "rmsea.robust" in fm:
+        lines += [
+            " " * (_WIDTH + 12),
+            row("Robust RMSEA", "__none__", scaled_key="rmsea.robust"),
+            row("90 Percent confidence interval - lower", "__none__", scaled_key="rmsea.ci.lower.robust"),
+            row("90 Percent confidence interval - upper", "__none__", scaled_key="rmsea.ci.upper.robust"),
+            row("P-value H_0: Robust RMSEA <= 0.050", "__none__", scaled_key="rmsea.pvalue.robust"),
+            row("P-value H_0: Robust RMSEA >= 0.080", "__none__", scaled_key="rmsea.notclose.pvalue.robust"),
+        ]
+    lines += [
         "",
         "Standardized Root Mean Square Residual:",
         "",

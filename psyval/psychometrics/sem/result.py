@@ -411,9 +411,6 @@ def _notes(measures: dict[str, float], estimates: Estimates) -> list[str]:
     notes = [
         "Optimizer SLSQP+SCORING: semopy's SLSQP, then Fisher-scoring steps to a gradient below 1e-7; iterations count both, so they differ from lavaan's NLMINB count.",
     ]
-    if estimates.robust:
-        notes.append("lavaan's robust CFI, TLI and RMSEA (Brosseau-Liard and Savalei) are not computed; "
-                     "the Scaled column gives the scaled-statistic versions.")
     if estimates.n_patterns is not None:
         notes.append("lavaan's robust CFI, TLI and RMSEA for incomplete data are not computed.")
     raw = measures.get("tli.unbounded", float("nan"))

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import stats
 
 from psyval.psychometrics.sem.estimation import ml_gradient_and_information
-from psyval.psychometrics.sem.fit_measures import RMSEA_CLOSE, RMSEA_NOT_CLOSE, rmsea_interval
+from psyval.psychometrics.sem.fit_measures import RMSEA_CLOSE, RMSEA_NOT_CLOSE, noncentrality_interval
 from psyval.psychometrics.sem.model import SemModel
 
 
@@ -102,20 +102,74 @@ def apply_mlr(model: SemModel, estimates, values: np.ndarray) -> None:
     tli = (baseline_scaled / baseline_df - chisq_scaled / df) / (baseline_scaled / baseline_df - 1)
     measures["tli.scaled"] = min(max(tli, 0.0), 1.0)
     if df > 0:
-        measures["rmsea.scaled"] = math.sqrt(max(chisq_scaled - df, 0.0) / (df * n_obs))
-        lower, upper = rmsea_interval(chisq_scaled, df, n_obs)
-        measures["rmsea.ci.lower.scaled"] = lower
-        measures["rmsea.ci.upper.scaled"] = upper
-        # lavaan 0.6.14 computes the scaled p-values from the unscaled statistic
-        # on c * df degrees of freedom, with the noncentrality scaled alike.
-        scaled_df = df * factor
-        measures["rmsea.pvalue.scaled"] = float(
-            stats.ncx2.sf(estimates.chisq, scaled_df, n_obs * scaled_df * RMSEA_CLOSE**2))
-        measures["rmsea.notclose.pvalue.scaled"] = float(
-            stats.ncx2.cdf(estimates.chisq, scaled_df, n_obs * scaled_df * RMSEA_NOT_CLOSE**2))
+        measures.update(_scaled_rmsea(estimates.chisq, chisq_scaled, df, factor, n_obs))
+    measures.update(_robust_incremental(estimates.chisq, df, factor, estimates.baseline_chisq, baseline_df,
+                                        baseline_factor))
     estimates.robust = {key: float(value) for key, value in measures.items()}
     estimates.standard_errors = [("Standard errors", "Sandwich"), ("Information bread", "Observed"),
                                  ("Observed information based on", "Hessian")]
+
+
+def _scaled_rmsea(chisq: float, chisq_scaled: float, df: int, factor: float, n_obs: int) -> dict[str, float]:
+    """Return lavaan 0.6.14's scaled and robust RMSEA, their intervals and p-values.
+
+    Notes
+    -----
+    Scaled: RMSEA from the scaled statistic; its interval and p-values use the
+    unscaled statistic on c df degrees of freedom (lavaan's convention).
+    Robust (Brosseau-Liard, Savalei & Li, 2012): sqrt(max(chisq - c df, 0) / (N df)),
+    with the interval from the noncentrality bounds of the scaled statistic
+    multiplied by c, and p-values from the scaled statistic with the
+    noncentrality divided by c.
+
+    References
+    ----------
+    Brosseau-Liard, P. E., Savalei, V., & Li, L. (2012). An investigation of
+    the sample performance of two nonnormality corrections for RMSEA.
+    *Multivariate Behavioral Research, 47*(6), 904-930.
+    https://doi.org/10.1080/00273171.2012.715252
+    """
+    scaled_df = df * factor
+    lower, upper = noncentrality_interval(chisq, scaled_df)
+    robust_lower, robust_upper = noncentrality_interval(chisq_scaled, df)
+    return {
+        "rmsea.scaled": math.sqrt(max(chisq_scaled - df, 0.0) / (df * n_obs)),
+        "rmsea.ci.lower.scaled": math.sqrt(lower / (n_obs * scaled_df)),
+        "rmsea.ci.upper.scaled": math.sqrt(upper / (n_obs * scaled_df)),
+        "rmsea.pvalue.scaled": float(stats.ncx2.sf(chisq, scaled_df, n_obs * scaled_df * RMSEA_CLOSE**2)),
+        "rmsea.notclose.pvalue.scaled": float(
+            stats.ncx2.cdf(chisq, scaled_df, n_obs * scaled_df * RMSEA_NOT_CLOSE**2)),
+        "rmsea.robust": math.sqrt(max(chisq - factor * df, 0.0) / (df * n_obs)),
+        "rmsea.ci.lower.robust": math.sqrt(robust_lower * factor / (n_obs * df)),
+        "rmsea.ci.upper.robust": math.sqrt(robust_upper * factor / (n_obs * df)),
+        "rmsea.pvalue.robust": float(stats.ncx2.sf(chisq_scaled, df, n_obs * df * RMSEA_CLOSE**2 / factor)),
+        "rmsea.notclose.pvalue.robust": float(
+            stats.ncx2.cdf(chisq_scaled, df, n_obs * df * RMSEA_NOT_CLOSE**2 / factor)),
+    }
+
+
+def _robust_incremental(chisq: float, df: int, factor: float, baseline_chisq: float, baseline_df: int,
+                        baseline_factor: float) -> dict[str, float]:
+    """Return the robust CFI and TLI of Brosseau-Liard and Savalei (2014), bounded to [0, 1].
+
+    Notes
+    -----
+    With c and c_b the scaling factors of the user and baseline models,
+    CFI = 1 - max(chisq - c df, 0) / max(chisq - c df, chisq_b - c_b df_b, 0) and
+    TLI = 1 - ((chisq - c df) / df) / ((chisq_b - c_b df_b) / df_b).
+
+    References
+    ----------
+    Brosseau-Liard, P. E., & Savalei, V. (2014). Adjusting incremental fit
+    indices for nonnormality. *Multivariate Behavioral Research, 49*(5),
+    460-470. https://doi.org/10.1080/00273171.2014.933697
+    """
+    user = chisq - factor * df
+    baseline = baseline_chisq - baseline_factor * baseline_df
+    denominator = max(user, baseline, 0.0)
+    cfi = 1 - max(user, 0.0) / denominator if denominator > 0 else 1.0
+    tli = 1 - (user / df) / (baseline / baseline_df) if df > 0 and baseline > 0 else 1.0
+    return {"cfi.robust": min(max(cfi, 0.0), 1.0), "tli.robust": min(max(tli, 0.0), 1.0)}
 
 
 def _observed_information(model: SemModel, theta: np.ndarray, sample_cov: np.ndarray) -> np.ndarray:
