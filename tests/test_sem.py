@@ -193,3 +193,15 @@ def test_listwise_header_matches_lavaan():
     lines = result.summary_text().splitlines()
     assert "                                                  Used       Total" in lines
     assert "  Number of observations                           153         301" in lines
+
+
+@pytest.mark.parametrize("name", ["higher_order_overall", "higher_order_categories"])
+def test_latent_predictors_of_observed_outcomes(name):
+    # R: sem(model, data = read.csv("structural_values_harm.csv")), model text in the JSON.
+    reference = json.loads((REFERENCE / f"lavaan_{name}.json").read_text())
+    result = sem_fit(reference["model"], pd.read_csv(REFERENCE / "structural_values_harm.csv"))
+    assert result.ok
+    for key in FIT_KEYS:
+        assert result.fit_measures[key] == pytest.approx(reference["fit_measures"][key], abs=PRINTED), key
+    assert_parameters_match(result, reference)
+    assert len(result.parameters) == len(reference["parameters"])
