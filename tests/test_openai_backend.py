@@ -284,6 +284,18 @@ def test_logit_bias_recovers_missing_options(mock: MockServer) -> None:
     assert sorted(bias.values()) == [100.0] * 6
 
 
+def test_token_ids_prompt_format(mock: MockServer) -> None:
+    backend = _mock_backend(mock, prompt_format="token_ids")
+    prompt = backend.render([SYSTEM, {"role": "user", "content": "Rate it.\n\n1 = low"}], answer_prefix="Answer: ")
+    top = {o: -1.0 - k for k, o in enumerate(OPTIONS)}
+    mock.default = Reply(200, completion("1", top))
+    (result,) = backend.score_options([prompt], OPTIONS)
+    sent = mock.requests[0]["body"]["prompt"]
+    assert result.method == "logprob"
+    assert sent == backend.encode(prompt)
+    assert all(isinstance(token, int) for token in sent)
+
+
 def test_parse_option_cases() -> None:
     assert parse_option("5", OPTIONS) == "5"
     assert parse_option(" I'd say 3.", OPTIONS) == "3"
@@ -336,6 +348,22 @@ def test_render_matches_in_process(served, smollm) -> None:  # type: ignore[no-u
 
 
 @pytest.mark.slow
+def test_tokens_match_server(served, llama_server) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    from psyval.instruments.loader import load_instrument
+    from psyval.survey.prompts import item_messages, make_variants
+
+    instrument = load_instrument("pvq-40-style")
+    variant = make_variants(instrument, 1)[0]
+    tokenize = llama_server.base_url.removesuffix("/v1") + "/extras/tokenize"
+    for item in instrument.items[:5]:
+        prompt = served.render(item_messages(instrument, item, variant, None), instrument.prompts.answer_prefix)
+        server_ids = httpx.post(tokenize, json={"input": prompt}, trust_env=False).json()["tokens"]
+        assert served.encode(prompt) == server_ids, item.id
+
+
+@pytest.mark.slow
 def test_digits_fill_top_logprobs(served) -> None:  # type: ignore[no-untyped-def]
     results = served.score_options(_item_prompts(served), OPTIONS)
     for result in results:
@@ -355,6 +383,57 @@ def test_option_scores_match_in_process(served, smollm) -> None:  # type: ignore
         for option in OPTIONS:
             assert r.probabilities[option] == pytest.approx(l.probabilities[option], abs=0.05)
         assert r.valid_mass == pytest.approx(l.valid_mass, abs=0.05)
+
+
+def _agreement_report(server, local) -> str:  # type: ignore[no-untyped-def]
+    """Return the items with the largest expected-value differences, as a text table."""
+    columns = ["item", "variant", "expected", "argmax", "valid_mass"]
+    table = server.responses[columns].merge(local.responses[columns], on=["item", "variant"], suffixes=("_server", "_local"))
+    table["abs_diff"] = (table["expected_server"] - table["expected_local"]).abs()
+    worst = table.sort_values("abs_diff", ascending=False).head(8)
+    same = float((table["argmax_server"] == table["argmax_local"]).mean())
+    header = (
+        f"items {len(table)}, same most likely answer {same:.1%}, "
+        f"max |expected difference| {table['abs_diff'].max():.3f}, mean {table['abs_diff'].mean():.3f}"
+    )
+    return header + "\n" + worst.to_string(index=False, float_format=lambda x: f"{x:.3f}")
+
+
+@pytest.mark.slow
+def test_survey_agrees_with_in_process(served, smollm) -> None:  # type: ignore[no-untyped-def]
+    import copy
+
+    from psyval.instruments.loader import load_instrument
+    from psyval.respondents.model_cache import DEFAULT_MODEL, embedded_gguf_path
+    from psyval.respondents.openai_tokenizer import match_gguf_pretokenizer
+    from psyval.survey import run_survey
+
+    instrument = load_instrument("pvq-40-style")
+    # NOTE: the in-process backend builds its tokenizer from the GGUF file
+    # without SmolLM2's digit split, which changes the tokens of "\n\n1" in
+    # every prompt and shifts expected values by up to 0.4. A copy that
+    # shares the model but has the split restored is compared here.
+    local_backend = copy.copy(smollm)
+    local_backend.tokenizer = copy.deepcopy(smollm.tokenizer)
+    local_backend._option_cache = {}
+    match_gguf_pretokenizer(local_backend.tokenizer, embedded_gguf_path(DEFAULT_MODEL))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # low option mass is expected from a 135M model
+        server = run_survey(served, instrument)
+        local = run_survey(local_backend, instrument)
+    report = _agreement_report(server, local)
+    print(report)
+
+    merged = server.responses.merge(local.responses, on=["item", "variant"], suffixes=("_server", "_local"))
+    assert len(merged) == len(instrument.items)
+    assert set(server.responses["method"]) == {"logprob"}
+    same_answer = (merged["argmax_server"] == merged["argmax_local"]).mean()
+    assert same_answer >= 0.9, report
+    differences = (merged["expected_server"] - merged["expected_local"]).abs()
+    assert differences.max() <= 0.3, report
+    assert server.manifest["model"]["chat_template_sha256"] == local.manifest["model"]["chat_template_sha256"]
+    assert server.manifest["model"]["generate_fallback_used"] is False
 
 
 @pytest.mark.slow

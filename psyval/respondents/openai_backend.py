@@ -94,6 +94,11 @@ class OpenAIBackend(Backend):
     generation_endpoint
         ``"chat"`` sends probe and judge prompts as chat messages;
         ``"completions"`` sends the rendered text.
+    prompt_format
+        ``"text"`` sends completion prompts as text, which the server
+        tokenises. ``"token_ids"`` sends the local tokenizer's ids, so the
+        model sees exactly the in-process tokens (vLLM and OpenAI accept
+        this; llama-cpp-python 0.3 rejects it with HTTP 422).
     check_server
         Contact ``/models`` once at start, so a wrong URL fails at once.
     request_cache
@@ -126,11 +131,15 @@ class OpenAIBackend(Backend):
         top_logprobs: int = 20,
         logit_bias: Literal["auto", "always", "never"] = "auto",
         generation_endpoint: Literal["chat", "completions"] = "chat",
+        prompt_format: Literal["text", "token_ids"] = "text",
         check_server: bool = True,
         request_cache: str | os.PathLike[str] | None = None,
         retry_base_delay: float = 0.5,
     ) -> None:
         _check_settings(base_url, concurrency, timeout, max_retries, top_logprobs, logit_bias, generation_endpoint)
+        if prompt_format not in ("text", "token_ids"):
+            raise PsyvalError(f"invalid prompt_format {prompt_format!r}; choose one of: text, token_ids")
+        self.prompt_format = prompt_format
         self.base_url = base_url.rstrip("/")
         self.concurrency = concurrency
         self.timeout = timeout
@@ -198,6 +207,7 @@ class OpenAIBackend(Backend):
             "top_logprobs": self.top_logprobs,
             "logit_bias": self.logit_bias_mode,
             "generation_endpoint": self.generation_endpoint,
+            "prompt_format": self.prompt_format,
             "answer_methods": dict(self.method_counts),
             "generate_fallback_used": fallbacks > 0,
             "requests_sent": self.requests_sent,
@@ -283,7 +293,7 @@ class OpenAIBackend(Backend):
     def _top_logprobs(self, prompt: str, count: int, bias: dict[str, float] | None) -> dict[str, float]:
         body: dict[str, Any] = {
             "model": self.model,
-            "prompt": prompt,
+            "prompt": self._prompt_field(prompt),
             "max_tokens": 1,
             "temperature": 0.0,
             "logprobs": count,
@@ -360,7 +370,7 @@ class OpenAIBackend(Backend):
         return content or ""
 
     def _complete(self, prompt: str, decoding: Decoding) -> str:
-        body = {"model": self.model, "prompt": prompt, **_sampling(decoding)}
+        body = {"model": self.model, "prompt": self._prompt_field(prompt), **_sampling(decoding)}
         answer = self._post("completions", body)
         try:
             return str(answer["choices"][0].get("text") or "")
@@ -371,6 +381,9 @@ class OpenAIBackend(Backend):
             ) from error
 
     # ------------------------------------------------------------------ transport
+
+    def _prompt_field(self, prompt: str) -> str | list[int]:
+        return self.encode(prompt) if self.prompt_format == "token_ids" else prompt
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
         key = ResponseCache.key(path, body)

@@ -4,6 +4,12 @@ A server-backed respondent still needs the model's tokenizer on the client:
 the chat template renders the prompt, and the tokenizer maps each answer
 option to the token whose log-probability the server reports. Loading only
 the tokenizer is quick, because no weights are read or converted.
+
+transformers builds a GGUF file's tokenizer with a plain byte-level
+pre-tokenizer. For SmolLM2 that is not the model's own tokenizer, which first
+splits every digit off (llama.cpp's ``smollm`` pre-tokenizer type does the
+same), so ``".\n\n1"`` became ``".", "\n", "\n", "1"`` instead of
+``".", "\n\n", "1"``. :func:`match_gguf_pretokenizer` restores the split.
 """
 
 from __future__ import annotations
@@ -55,15 +61,18 @@ def load_tokenizer(source: str) -> Any:
     from transformers import AutoTokenizer
 
     try:
+        gguf: Path | None = None
         if source in EMBEDDED_MODELS:
             gguf = embedded_gguf_path(source)
-            return AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        path = Path(source).expanduser()
-        if path.suffix.lower() == ".gguf":
-            if not path.is_file():
+        elif source.lower().endswith(".gguf"):
+            gguf = Path(source).expanduser()
+            if not gguf.is_file():
                 raise BackendUnavailableError(f"tokenizer GGUF file {source!r} not found; check --tokenizer")
-            return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-        return AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+        if gguf is None:
+            return AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        match_gguf_pretokenizer(tokenizer, gguf)
+        return tokenizer
     except (OSError, ValueError) as error:
         if isinstance(error, BackendUnavailableError):
             raise
@@ -74,4 +83,45 @@ def load_tokenizer(source: str) -> Any:
         ) from error
 
 
-__all__ = ["load_tokenizer", "resolve_tokenizer_source"]
+def gguf_pretokenizer_type(gguf: Path) -> str | None:
+    """Return the ``tokenizer.ggml.pre`` field of a GGUF file, or None without one."""
+    from gguf import GGUFReader
+
+    field = GGUFReader(str(gguf)).fields.get("tokenizer.ggml.pre")
+    if field is None:
+        return None
+    return bytes(field.parts[field.data[0]]).decode("utf-8")
+
+
+def match_gguf_pretokenizer(tokenizer: Any, gguf: Path) -> bool:
+    """Give a GGUF-built tokenizer the digit split its model was trained with.
+
+    Returns True when the pre-tokenizer was replaced. Calling it again on the
+    same tokenizer changes nothing further.
+
+    Notes
+    -----
+    Only the ``smollm`` type is handled, because only it was checked: with the
+    split, the token ids of rendered survey prompts equal those of
+    llama-cpp-python 0.3.36's server on the SmolLM2-135M-Instruct GGUF file.
+    NOTE: other llama.cpp types that split digits (for example ``starcoder``)
+    keep transformers' plain byte-level pre-tokenizer.
+    """
+    if gguf_pretokenizer_type(gguf) != "smollm":
+        return False
+    from tokenizers import pre_tokenizers
+
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return False
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+        ]
+    )
+    log.debug("restored the digit split of the smollm pre-tokenizer for %s", gguf)
+    return True
+
+
+__all__ = ["gguf_pretokenizer_type", "load_tokenizer", "match_gguf_pretokenizer", "resolve_tokenizer_source"]
