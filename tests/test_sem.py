@@ -205,3 +205,18 @@ def test_latent_predictors_of_observed_outcomes(name):
         assert result.fit_measures[key] == pytest.approx(reference["fit_measures"][key], abs=PRINTED), key
     assert_parameters_match(result, reference)
     assert len(result.parameters) == len(reference["parameters"])
+
+
+@pytest.mark.parametrize("name", ["lavaan_political_democracy_path", "lavaan_political_democracy_indicator_predictor"])
+def test_observed_variables_in_regressions(name):
+    # R calls in the JSON: an observed path model with := effects, and a model
+    # in which x1 is both an indicator of ind60 and a predictor of dem60.
+    reference = json.loads((REFERENCE / f"{name}.json").read_text())
+    result = sem_fit(reference["model"], pd.read_csv(REFERENCE / "political_democracy.csv"))
+    keys = [key for key in FIT_KEYS if key != "tli"]
+    for key in keys:
+        assert result.fit_measures[key] == pytest.approx(reference["fit_measures"][key], abs=PRINTED), key
+    # lavaan does not bound TLI; psyval keeps the unbounded value alongside.
+    assert result.fit_measures["tli.unbounded"] == pytest.approx(reference["fit_measures"]["tli"], abs=PRINTED)
+    assert_parameters_match(result, reference)
+    assert len(result.parameters) == len(reference["parameters"])

@@ -98,6 +98,12 @@ class SemModel:
     def _location(self, lhs: str, op: str, rhs: str) -> tuple[int, int, int, bool]:
         """Return (matrix, row, col, symmetric) of a term in semopy's matrices."""
         model = self.semopy_model
+        if op == "=~" and rhs in self.inner:
+            # An indicator that also takes part in regressions is an inner
+            # variable, so its loading is a regression on the factor in Beta.
+            # In Lambda it would add the factor to the inner variable instead.
+            rows, cols = model.names_beta
+            return BETA, rows.index(rhs), cols.index(lhs), False
         if op == "=~":
             rows, cols = model.names_lambda
             return LAMBDA, rows.index(rhs), cols.index(lhs), False
