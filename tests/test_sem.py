@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from psyval.errors import PsyvalError
 from psyval.psychometrics import sem_fit
 
 REFERENCE = Path(__file__).parent / "reference"
@@ -220,3 +221,18 @@ def test_observed_variables_in_regressions(name):
     assert result.fit_measures["tli.unbounded"] == pytest.approx(reference["fit_measures"]["tli"], abs=PRINTED)
     assert_parameters_match(result, reference)
     assert len(result.parameters) == len(reference["parameters"])
+
+
+def test_tli_above_one_is_bounded_with_note():
+    # R: the observed path model in lavaan_political_democracy_path.json has TLI 1.003 in lavaan.
+    reference = json.loads((REFERENCE / "lavaan_political_democracy_path.json").read_text())
+    result = sem_fit(reference["model"], pd.read_csv(REFERENCE / "political_democracy.csv"))
+    assert result.fit_measures["tli"] == 1.0
+    assert "the unbounded value, which lavaan prints, is 1.003" in result.summary_text()
+
+
+@pytest.mark.parametrize(("estimator", "missing"), [("MLR", "listwise"), ("ML", "fiml")])
+def test_covariates_rejected_with_mlr_or_fiml(estimator, missing):
+    reference = json.loads((REFERENCE / "lavaan_hs1939_covariates.json").read_text())
+    with pytest.raises(PsyvalError, match="observed covariates \\['x1', 'x2'\\]"):
+        sem_fit(reference["model"], pd.read_csv(REFERENCE / "hs1939.csv"), estimator=estimator, missing=missing)

@@ -311,6 +311,13 @@ def sem_fit(
     _check_options(estimator, missing, data)
     parsed = parse_model(model_syntax)
     model = SemModel(parsed)
+    if model.covariates and (missing == "fiml" or estimator == "MLR"):
+        # lavaan conditions on fixed covariates (fixed.x) in a way that psyval
+        # reproduces only for ML with complete data.
+        raise PsyvalError(
+            f"observed covariates {model.covariates!r} with {'FIML' if missing == 'fiml' else 'MLR'} are not "
+            "implemented: use ML with listwise deletion, or model the covariates as indicators of a latent variable"
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         prepared = prepare_data(data, model.observed, missing)
