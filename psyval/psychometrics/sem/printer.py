@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 
 import pandas as pd
 
@@ -222,14 +223,17 @@ def _footer(result: SemResult) -> list[str]:
     problems = [d for d in result.diagnostics if d.severity != "info"]
     if problems:
         lines.append("Diagnostics:")
-        lines += [f"  [{d.severity}] {d.message}" for d in problems]
+        for diagnostic in problems:
+            lines += textwrap.wrap(diagnostic.message, width=_WIDTH + 18, initial_indent=f"  [{diagnostic.severity}] ",
+                                   subsequent_indent="    ")
         lines.append("")
     notes = list(result.notes)
     if result.info["n_dropped"]:
         notes.insert(0, f"Listwise deletion dropped {result.info['n_dropped']} of {result.info['n_total']} rows.")
     if notes:
         lines.append("Notes (psyval):")
-        lines += [f"  - {note}" for note in notes]
+        for note in notes:
+            lines += textwrap.wrap(note, width=_WIDTH + 18, initial_indent="  - ", subsequent_indent="    ")
     return lines
 
 
