@@ -168,3 +168,20 @@ def test_efa_command(runner):
     result = runner.invoke(main, ["efa", str(REFERENCE / "hs1939.csv"), "--factors", "2", "--format", "csv"])
     table = pd.read_csv(pd.io.common.StringIO(result.output))
     assert list(table.columns) == ["item", "MR1", "MR2", "h2"]
+
+
+def test_cfa_from_results_folder_wide_columns(runner, tmp_path):
+    instrument = load_instrument("pvq-40-style")
+    long_table = simulated_responses(instrument, n_obs=200)
+    wide = long_table.pivot(index="respondent", columns="item", values="expected_value")
+    wide.columns = [f"item_{column}" for column in wide.columns]
+    folder = tmp_path / "study"
+    folder.mkdir()
+    wide.reset_index().to_csv(folder / "respondents.csv", index=False)
+    result = runner.invoke(main, ["cfa", "--instrument", "pvq-40-style", "--level", "higher", str(folder),
+                                  "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    document = json.loads(result.output[result.output.index("{"):result.output.rindex("}") + 1])
+    assert document["info"]["n_used"] == 200
+    factors = {row["lhs"] for row in document["parameters"] if row["op"] == "=~"}
+    assert factors == {"openness_to_change", "self_enhancement", "conservation", "self_transcendence"}

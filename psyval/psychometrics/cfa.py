@@ -8,11 +8,12 @@ from pathlib import Path
 import pandas as pd
 
 from psyval.errors import DataQualityWarning
+from psyval.instruments import Instrument
 from psyval.psychometrics.instrument_data import Level, group_items, load_item_table
 from psyval.psychometrics.sem import SemResult, sem_fit
 
 
-def instrument_model(instrument, level: Level = "basic") -> str:
+def instrument_model(instrument: Instrument, level: Level = "basic") -> str:
     """Return the lavaan measurement model of an instrument.
 
     Each value at ``level`` becomes a factor named by its value id, measured

@@ -15,12 +15,13 @@ from typing import Literal
 import pandas as pd
 
 from psyval.errors import PsyvalError
+from psyval.instruments import Instrument
 
 Level = Literal["basic", "higher", "refined"]
 ITEM_PREFIX = "item_"
 
 
-def load_item_table(responses: str | Path | pd.DataFrame, instrument) -> pd.DataFrame:
+def load_item_table(responses: str | Path | pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
     """Return one row per respondent and one ``item_<id>`` column per instrument item.
 
     Parameters
@@ -77,7 +78,7 @@ def load_item_table(responses: str | Path | pd.DataFrame, instrument) -> pd.Data
     return table
 
 
-def group_items(instrument, level: Level) -> "OrderedDict[str, list[str]]":
+def group_items(instrument: Instrument, level: Level) -> OrderedDict[str, list[str]]:
     """Return value id -> ``item_<id>`` columns at the chosen value level, in instrument order."""
     if level == "refined" and not instrument.has_refined:
         raise PsyvalError(

@@ -20,6 +20,7 @@ values (``fixed.x = TRUE``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -205,7 +206,7 @@ class SemModel:
         self.unscaled_latent = self._find_unscaled()
         self._index_free()
 
-    def _add_term(self, term: Term, auto_name, fix_to_one: bool = False) -> None:
+    def _add_term(self, term: Term, auto_name: Callable[[], str], fix_to_one: bool = False) -> None:
         name = term.label or auto_name()
         if term.fixed is not None:
             self._add(term, name, active=False, start=term.fixed)
