@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import warnings
+from typing import Any
 
 import click
+import numpy as np
 import pandas as pd
 
 from psyval.errors import PsyvalError
@@ -16,6 +19,19 @@ _FORMATS = ("text", "json", "csv")
 def _echo_warnings(caught: list[warnings.WarningMessage]) -> None:
     for warning in caught:
         click.echo(f"psyval: warning: {warning.message}", err=True)
+
+
+def _finite(value: Any) -> Any:
+    """Return ``value`` with NaN and infinite floats replaced by None, so the JSON is standard."""
+    if isinstance(value, dict):
+        return {str(key): _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
 
 
 def _parse_groups(groups: tuple[str, ...]) -> dict[str, list[str]]:
@@ -78,7 +94,7 @@ def reliability(data: str, instrument: str | None, level: str, groups: tuple[str
             }
             for r in results
         }
-        click.echo(json.dumps(document, indent=2, default=float, allow_nan=True).replace("NaN", "null"))
+        click.echo(json.dumps(_finite(document), indent=2))
         return
     for r in results:
         click.echo(f"Reliability analysis: {r.name} ({int(r.total['n_items'].iloc[0])} items, "
@@ -134,6 +150,6 @@ def efa(data: str, factors: int | None, method: str, rotation: str, missing: str
             "factor_correlations": None if result.factor_correlations is None
             else result.factor_correlations.to_dict(orient="index"),
         }
-        click.echo(json.dumps(document, indent=2))
+        click.echo(json.dumps(_finite(document), indent=2))
     else:
         click.echo(format_efa(result, cut=cut), nl=False)
