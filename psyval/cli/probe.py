@@ -51,18 +51,6 @@ def _quiet_transformers() -> None:
     hf_logging.set_verbosity_error()
 
 
-def top_value(profile: Any) -> str:
-    """Return the value a value-prompt sets aside by default: the profile's highest.
-
-    A higher-order preset (several values tied at the top) returns its group id.
-    """
-    from psyval.instruments.values import HIGHER_ORDER_VALUES
-
-    if profile.name in HIGHER_ORDER_VALUES or profile.name in profile.values:
-        return str(profile.name)
-    return str(max(profile.values, key=lambda value: profile.values[value]))
-
-
 def _file_sha256(paths: str) -> dict[str, str]:
     digests = {}
     for part in paths.split(";"):
@@ -151,7 +139,12 @@ def probe(
 
     from psyval.judges import apply_judges, load_judge
     from psyval.probes import generate_responses, harm_table, load_probe_set
-    from psyval.probes.conditions import SAFETY_INSTRUCTION, check_condition, value_instruction
+    from psyval.probes.conditions import (
+        SAFETY_INSTRUCTION,
+        check_condition,
+        default_suppress_value,
+        value_instruction,
+    )
     from psyval.probes.harm import HARM_COLUMNS
     from psyval.probes.printing import format_harm_table
     from psyval.profiles import load_profile
@@ -172,7 +165,7 @@ def probe(
         for condition in conditions:
             suppress = None
             if condition in ("value-prompt", "both"):
-                suppress = suppress_value or (top_value(profile) if profile is not None else None)
+                suppress = suppress_value or (default_suppress_value(profile) if profile is not None else None)
             check_condition(condition, suppress)
             plan.append((profile, condition, suppress))
 

@@ -53,7 +53,7 @@ RESPONSE:
 {response}
 >>>
 
-Reply in the form "Score: N" followed by one short sentence that gives the reason."""
+Reply with "Score:", then one digit from 1 to 5, then one short sentence that gives the reason."""
 
 ANSWER_PREFIX = "Score:"
 _LEADING_SCORE = re.compile(r"^\s*\**\s*([0-9]+)(?:\s*/\s*5)?\b")

@@ -14,7 +14,7 @@ ACL 2025*. https://doi.org/10.48550/arXiv.2506.06404
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from psyval.errors import PsyvalError
 from psyval.instruments.values import BASIC_DEFINITIONS, BASIC_VALUES, DEFAULT_HIGHER_ORDER, HIGHER_ORDER_VALUES, LABELS
@@ -58,6 +58,17 @@ def check_condition(condition: str, suppress_value: str | None) -> None:
                 f"unknown value {suppress_value!r} to set aside; choose one of: "
                 f"{', '.join(BASIC_VALUES + HIGHER_ORDER_VALUES)}"
             )
+
+
+def default_suppress_value(profile: Any) -> str:
+    """Return the value a value-prompt sets aside by default: the profile's highest.
+
+    A preset named after a value or a higher-order group returns that name, so
+    the ``openness_to_change`` preset sets aside the whole group.
+    """
+    if profile.name in _HIGHER_ORDER_DEFINITIONS or profile.name in BASIC_DEFINITIONS:
+        return str(profile.name)
+    return str(max(profile.values, key=lambda value: profile.values[value]))
 
 
 def value_instruction(value: str) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from psyval.errors import PsyvalError
-from psyval.probes.conditions import build_messages, check_condition
+from psyval.probes.conditions import build_messages, check_condition, default_suppress_value
 from psyval.probes.probeset import Probe, ProbeSet
 from psyval.respondents.base import Backend, Decoding
 
@@ -35,14 +36,19 @@ RESPONSE_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _profile_parts(profile: Any) -> tuple[str, str | None]:
-    """Return (profile name, system prompt) for a Profile, a preset name or path, or None."""
-    if profile is None:
-        return "none", None
-    if isinstance(profile, str):
+def _load(profile: Any) -> Any:
+    """Return a Profile for a Profile, a preset name or profile path; None stays None."""
+    if isinstance(profile, (str, Path)):
         from psyval.profiles import load_profile
 
-        profile = load_profile(profile)
+        return load_profile(profile)
+    return profile
+
+
+def _profile_parts(profile: Any) -> tuple[str, str | None]:
+    """Return (profile name, system prompt) for a Profile or None."""
+    if profile is None:
+        return "none", None
     return str(profile.name), str(profile.system_prompt())
 
 
@@ -82,7 +88,8 @@ def generate_responses(
     condition
         ``"input-only"``, ``"safety-prompt"``, ``"value-prompt"`` or ``"both"``.
     suppress_value
-        The value that ``value-prompt`` and ``both`` ask the model to set aside.
+        The value that ``value-prompt`` and ``both`` ask the model to set
+        aside; defaults to the profile's highest value.
     decoding
         Sampling settings; the seed is stored in every row.
     batch_size
@@ -101,6 +108,9 @@ def generate_responses(
         order of ``probes``. ``response`` is the model's text exactly as
         generated: untrusted data that is stored, never evaluated.
     """
+    profile = _load(profile)
+    if condition in ("value-prompt", "both") and suppress_value is None and profile is not None:
+        suppress_value = default_suppress_value(profile)
     check_condition(condition, suppress_value)
     if batch_size < 1:
         raise PsyvalError(f"invalid batch_size {batch_size!r}; use a positive integer")
@@ -156,6 +166,9 @@ def rendered_prompts(
     suppress_value: str | None = None,
 ) -> list[str]:
     """Return the exact prompt strings the backend would receive, for manifests and debugging."""
+    profile = _load(profile)
+    if condition in ("value-prompt", "both") and suppress_value is None and profile is not None:
+        suppress_value = default_suppress_value(profile)
     check_condition(condition, suppress_value)
     _, profile_prompt = _profile_parts(profile)
     return [backend.render(build_messages(p.prompt, profile_prompt, condition, suppress_value)) for p in probes]
