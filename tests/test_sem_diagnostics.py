@@ -153,3 +153,16 @@ def test_invalid_syntax_rejected(syntax, message):
     data = exact_data([[1, 0.5, 0.4], [0.5, 1, 0.3], [0.4, 0.3, 1]])
     with pytest.raises(PsyvalError, match=message):
         sem_fit(syntax, data)
+
+
+def test_fixed_negative_variance_gives_nonpositive_implied_matrix():
+    # Fixing a residual variance at -0.5 makes Sigma indefinite wherever the
+    # optimizer can go, so the fit stops without converging and says why.
+    data = exact_data([[1, 0.5, 0.4], [0.5, 1, 0.3], [0.4, 0.3, 1]])
+    with pytest.warns(PsyvalWarning) as record:
+        result = sem_fit("f =~ x1 + x2 + x3\nx1 ~~ -0.5*x1", data)
+    assert NotPositiveDefiniteWarning in {warning.category for warning in record}
+    assert {"implied_not_pd", "nonconvergence"} <= codes(result)
+    assert not result.ok
+    assert "covariance matrix of the observed variables is not positive definite" in " ".join(
+        result.summary_text().split())

@@ -122,7 +122,7 @@ def check_heywood(parameters, latent: list[str]) -> list[Diagnostic]:
 
 def check_positive_definite(matrix: np.ndarray, names: list[str], description: str, code: str) -> list[Diagnostic]:
     """Return a diagnostic when a model-implied matrix is not positive definite."""
-    if matrix.size == 0:
+    if matrix.size == 0 or not np.all(np.isfinite(matrix)):
         return []
     eigenvalues, eigenvectors = np.linalg.eigh(matrix)
     if eigenvalues[0] > 1e-10:

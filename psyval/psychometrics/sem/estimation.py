@@ -121,12 +121,14 @@ def fit_ml(model: SemModel, sample_cov: np.ndarray, n_obs: int, max_iterations: 
     if not hasattr(semopy_model, "param_vals"):
         semopy_model.load(cov=cov_frame, n_samples=n_obs)
         _repair_start_values(model)
+    start = np.array(semopy_model.param_vals, dtype=float)
     result = semopy_model.fit(cov=cov_frame, n_samples=n_obs, obj="MLW", options={"maxiter": max_iterations})
     theta = np.array(result.x, dtype=float)
     iterations = int(getattr(result, "n_it", 0) or 0)
     message = str(getattr(result, "message", ""))
     if not np.all(np.isfinite(theta)):
-        theta = model.start_values()
+        logger.info("semopy returned non-finite estimates (%s); scoring from the starting values", message)
+        theta = start
     converged = False
     gradient_max = float("inf")
     current = ml_discrepancy(model.implied_covariance(theta), sample_cov)
@@ -134,6 +136,8 @@ def fit_ml(model: SemModel, sample_cov: np.ndarray, n_obs: int, max_iterations: 
         try:
             gradient, information = ml_gradient_and_information(model, theta, sample_cov)
         except np.linalg.LinAlgError:
+            break
+        if not (np.all(np.isfinite(gradient)) and np.all(np.isfinite(information))):
             break
         gradient_max = float(np.max(np.abs(gradient))) if gradient.size else 0.0
         if gradient_max < GRADIENT_TOLERANCE:
@@ -177,4 +181,6 @@ def expected_vcov(model: SemModel, theta: np.ndarray, sample_cov: np.ndarray, n_
     complete data (``information = "expected"``).
     """
     _, information = ml_gradient_and_information(model, theta, sample_cov)
+    if not np.all(np.isfinite(information)):
+        return np.full(information.shape, np.nan)
     return 2.0 / n_obs * np.linalg.pinv(information, hermitian=True)

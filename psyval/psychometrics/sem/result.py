@@ -144,6 +144,8 @@ def _estimate_complete(model: SemModel, prepared: PreparedData, estimator: Estim
     information = None
     if model.n_free:
         _, information = ml_gradient_and_information(model, fit.theta, sample_cov)
+        if not np.all(np.isfinite(information)):
+            information = None
     estimates = Estimates(
         theta=fit.theta,
         vcov=expected_vcov(model, fit.theta, sample_cov, n_obs) if model.n_free else np.zeros((0, 0)),
