@@ -9,7 +9,6 @@ of that prefix, which is computed once and expanded to the batch.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import inspect
 import logging
@@ -186,13 +185,23 @@ class TransformersBackend(Backend):
 
     # ------------------------------------------------------------------ scoring
 
-    def _prefix_cache(self, prefix_ids: list[int]) -> Any:
+    def _prefix_cache(self, prefix_ids: list[int]) -> list[tuple[Any, Any]]:
+        """Run the prefix once and return its per-layer (key, value) tensors."""
         torch = self._torch
         with torch.inference_mode():
-            out = self.model.base_model(
-                input_ids=torch.tensor([prefix_ids], device=self.device), use_cache=True
-            )
-        return out.cache if self._cache_keyword == "cache" else out.past_key_values
+            out = self.model.base_model(input_ids=torch.tensor([prefix_ids], device=self.device), use_cache=True)
+        cache = out.cache if self._cache_keyword == "cache" else out.past_key_values
+        if hasattr(cache, "layers"):  # transformers 5
+            return [(layer.keys, layer.values) for layer in cache.layers]
+        return list(zip(cache.key_cache, cache.value_cache))
+
+    def _expanded_cache(self, prefix: list[tuple[Any, Any]], batch: int) -> Any:
+        # expand() makes views, and the forward pass concatenates new keys into
+        # fresh tensors, so the stored prefix is never modified.
+        from transformers import DynamicCache
+
+        data = [(k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1)) for k, v in prefix]
+        return DynamicCache(data, config=self.model.config)
 
     def _last_hidden(
         self, suffixes: list[list[int]], prefix_len: int, prefix_cache: Any
@@ -203,24 +212,19 @@ class TransformersBackend(Backend):
         width = max(len(s) for s in suffixes)
         pad = int(self.tokenizer.pad_token_id)
         ids = torch.full((batch, width), pad, dtype=torch.long)
-        mask = torch.zeros((batch, prefix_len + width), dtype=torch.long)
-        mask[:, :prefix_len] = 1
         for row, seq in enumerate(suffixes):
             ids[row, : len(seq)] = torch.tensor(seq)
-            mask[row, prefix_len : prefix_len + len(seq)] = 1
         # Right padding keeps every real token at the position it would have
-        # alone; causal attention means padding never affects a real token.
+        # alone, and causal attention means padding (always after the real
+        # tokens) never reaches a real token, so no attention mask is needed.
         positions = torch.arange(prefix_len, prefix_len + width).unsqueeze(0).expand(batch, -1)
         kwargs: dict[str, Any] = {
             "input_ids": ids.to(self.device),
-            "attention_mask": mask.to(self.device),
             "position_ids": positions.to(self.device),
             "use_cache": prefix_cache is not None,
         }
         if prefix_cache is not None:
-            cache = copy.deepcopy(prefix_cache)
-            cache.batch_repeat_interleave(batch)
-            kwargs[self._cache_keyword] = cache
+            kwargs[self._cache_keyword] = self._expanded_cache(prefix_cache, batch)
         with torch.inference_mode():
             hidden = self.model.base_model(**kwargs).last_hidden_state
         last = torch.tensor([len(s) - 1 for s in suffixes], device=self.device)
