@@ -6,6 +6,8 @@ problem each one causes is known by construction (worked out per test).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -102,7 +104,7 @@ def test_latent_scaled_by_fixed_variance():
 
 
 def test_nonconvergence_reported():
-    data = pd.read_csv("tests/reference/hs1939.csv")
+    data = pd.read_csv(Path(__file__).parent / "reference" / "hs1939.csv")
     with pytest.warns(ConvergenceWarning, match="did not converge"):
         result = sem_fit("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6", data, max_iterations=1)
     assert "nonconvergence" in codes(result)
