@@ -92,16 +92,23 @@ class LlamaServer:
         raise RuntimeError(f"llama_cpp.server did not answer within {ready_timeout:g} s; log:\n{self.log_tail()}")
 
     def stop(self) -> None:
-        """Stop the server process (terminate, then kill after 10 s)."""
+        """Stop the server process (terminate, then kill after 5 s)."""
         if self.process is None:
             return
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+        self.process = None
+
+    def kill(self) -> None:
+        """Kill the server at once, as a crash would, dropping requests in flight."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
         self.process = None
 
     def request_count(self, path: str = "/v1/completions") -> int:

@@ -334,6 +334,17 @@ def served(llama_server):  # type: ignore[no-untyped-def]
     backend.close()
 
 
+@pytest.fixture(scope="module")
+def served_survey(served):  # type: ignore[no-untyped-def]
+    """The bundled PVQ-style survey answered once through the shared server."""
+    from psyval.instruments.loader import load_instrument
+    from psyval.survey import run_survey
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # low option mass is expected from a 135M model
+        return run_survey(served, load_instrument("pvq-40-style"))
+
+
 def _item_prompts(backend, answer_prefix: str = "Answer: ") -> list[str]:  # type: ignore[no-untyped-def]
     return [
         backend.render([SYSTEM, {"role": "user", "content": QUESTION.format(text=text)}], answer_prefix)
@@ -400,7 +411,7 @@ def _agreement_report(server, local) -> str:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.slow
-def test_survey_agrees_with_in_process(served, smollm) -> None:  # type: ignore[no-untyped-def]
+def test_survey_agrees_with_in_process(served_survey, smollm) -> None:  # type: ignore[no-untyped-def]
     import copy
 
     from psyval.instruments.loader import load_instrument
@@ -418,9 +429,9 @@ def test_survey_agrees_with_in_process(served, smollm) -> None:  # type: ignore[
     local_backend._option_cache = {}
     match_gguf_pretokenizer(local_backend.tokenizer, embedded_gguf_path(DEFAULT_MODEL))
 
+    server = served_survey
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # low option mass is expected from a 135M model
-        server = run_survey(served, instrument)
+        warnings.simplefilter("ignore")
         local = run_survey(local_backend, instrument)
     report = _agreement_report(server, local)
     print(report)
@@ -475,29 +486,91 @@ def test_wrong_port_names_url() -> None:
 
 
 @pytest.mark.slow
-def test_restarted_server_resumes_requests(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    pytest.importorskip("llama_cpp.server")
+def test_crashed_server_survey_resumes(served_survey, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
     from llama_server import LlamaServer
 
+    from psyval.instruments.loader import load_instrument
+    from psyval.survey import run_survey
+
+    instrument = load_instrument("pvq-40-style")
+    total = len(instrument.items)
     cache = tmp_path / "requests.jsonl"
-    prompts_all: list[str] = []
-    with LlamaServer() as server:
+    server = LlamaServer().start()
+    try:
         first = OpenAIBackend(
-            base_url=server.base_url, request_cache=cache, concurrency=1, max_retries=1, retry_base_delay=0.05
+            base_url=server.base_url, request_cache=cache, concurrency=2, max_retries=1, retry_base_delay=0.05
         )
-        prompts_all = _item_prompts(first)
-        done = first.score_options(prompts_all[:3], OPTIONS)
-        server.stop()
-        with pytest.raises(BackendUnavailableError, match="connection failed"):
-            first.score_options(prompts_all, OPTIONS)
+
+        def kill_after(requests: int) -> None:
+            while server.request_count() < requests:
+                time.sleep(0.05)
+            server.kill()
+
+        killer = threading.Thread(target=kill_after, args=(total // 3,))
+        killer.start()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pytest.raises(BackendUnavailableError, match="connection failed"):
+                run_survey(first, instrument)
+        killer.join()
+        finished = sum(1 for _ in cache.open())
+        assert 0 < finished < total
 
         server.start()
         sent_before = server.request_count()
         resumed = OpenAIBackend(base_url=server.base_url, request_cache=cache, concurrency=2)
-        results = resumed.score_options(prompts_all, OPTIONS)
-        # Only the three unfinished prompts reach the restarted server.
-        assert server.request_count() - sent_before == 3
-        assert resumed.describe()["requests_from_cache"] == 3
-        assert resumed.requests_sent == 3
-    for a, b in zip(done, results[:3]):
-        assert a.probabilities == b.probabilities
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = run_survey(resumed, instrument)
+    finally:
+        server.stop()
+    # Finished requests come from the cache; only the others reach the server.
+    assert resumed.describe()["requests_from_cache"] == finished
+    assert server.request_count() - sent_before == total - finished
+    expected = served_survey.responses.set_index("item")["expected"]
+    got = result.responses.set_index("item")["expected"]
+    assert (got - expected.loc[got.index]).abs().max() < 1e-9
+
+
+@pytest.mark.slow
+def test_cli_wrong_port_exits_2(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+    from llama_server import free_port
+
+    from psyval.cli import main
+
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    outcome = CliRunner().invoke(
+        main, ["survey", "--backend", "openai", "--base-url", url, "--out", str(tmp_path / "out")]
+    )
+    assert outcome.exit_code == 2
+    lines = outcome.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("psyval: error: cannot reach the server at " + url)
+    assert "Traceback" not in outcome.output
+
+
+@pytest.mark.slow
+def test_cli_survey_through_server(llama_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from psyval.cli import main
+
+    out = tmp_path / "survey"
+    outcome = CliRunner().invoke(
+        main,
+        ["survey", "--backend", "openai", "--base-url", llama_server.base_url, "--concurrency", "2",
+         "--out", str(out), "--no-progress"],
+    )
+    assert outcome.exit_code == 0, outcome.output
+    responses = pd.read_csv(out / "responses.csv")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(responses["method"]) == {"logprob"}
+    assert manifest["model"]["backend"] == "openai"
+    assert manifest["model"]["concurrency"] == 2
+    assert len(manifest["model"]["chat_template_sha256"]) == 64
