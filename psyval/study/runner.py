@@ -1,8 +1,8 @@
 """Run a study stage by stage into its SQLite store.
 
 Stages, in order: survey, probes, judging, join, analyses, report. The first
-three compute result rows; each row is looked up by its key
-(:func:`psyval.study.store.result_key`) and computed only when missing, and
+three compute result rows. Each row is looked up by its key
+(:func:`psyval.study.store.result_key`), computed only when missing, and
 committed as soon as it exists. The join reads the rows of the current plan
 and writes ``respondents.csv``; analyses and report run on that table.
 
@@ -31,7 +31,7 @@ from psyval.study.conditions import Respondent, TargetProfile, expand_profiles, 
 from psyval.study.join import build_respondent_table, build_response_table
 from psyval.study.progress import Progress
 from psyval.study.spec import ModelSpec, StudySpec
-from psyval.study.store import StudyStore, Table, result_key
+from psyval.study.store import StudyStore, result_key
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class StageCount:
 
 @dataclass
 class StudyRunResult:
-    """What :func:`run_study` produced."""
+    """Output paths and per-stage counts of one :func:`run_study` call."""
 
     out_dir: Path
     store_path: Path
@@ -138,7 +138,7 @@ class StudyRunner:
     # ------------------------------------------------------------------ helpers
 
     def _model_fingerprint(self, backend: Backend) -> dict[str, Any]:
-        # num_parameters and device describe the run, not the model's answers.
+        # The parameter count follows from the model id and revision, so it adds nothing to a key.
         description = backend.describe()
         return {k: v for k, v in description.items() if k not in ("num_parameters",)}
 
@@ -151,10 +151,6 @@ class StudyRunner:
     def _end(self, stage: str, started: float, note: str = "") -> None:
         self.counts[stage].seconds = time.monotonic() - started
         self.progress.stage_end(note)
-
-    def _store_rows(self, table: Table, rows: Sequence[tuple[str, dict[str, Any], dict[str, Any]]]) -> None:
-        for key, columns, record in rows:
-            self.store.put(table, key, columns, record)
 
     # ------------------------------------------------------------------ survey
 
@@ -449,7 +445,7 @@ def run_study(
     study
         A validated study (:func:`psyval.study.load_study`).
     out_dir
-        Results folder; holds ``study.sqlite``, ``respondents.csv``,
+        Results folder. It contains ``study.sqlite``, ``respondents.csv``,
         ``probe_responses.csv``, ``manifest.json``, ``analysis/`` and ``report/``.
     progress
         Receives stage events; :class:`psyval.study.progress.TerminalProgress`
