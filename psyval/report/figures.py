@@ -200,7 +200,9 @@ def _draw_node(axis: plt.Axes, x: float, y: float, name: str, latent: bool) -> N
         axis.add_patch(Ellipse((x, y), 1.5, 0.55, facecolor="#e8f0fb", edgecolor="black"))
     else:
         axis.add_patch(Rectangle((x - 0.75, y - 0.22), 1.5, 0.44, facecolor="white", edgecolor="black"))
-    axis.text(x, y, textwrap.fill(_label(name.replace("raw_", "")), 16), ha="center", va="center", fontsize=7)
+    # Outcomes keep their "harm" prefix so "harm overall" does not read as a value.
+    axis.text(x, y, textwrap.fill(name.removeprefix("raw_").replace("_", " "), 16), ha="center", va="center",
+              fontsize=7)
 
 
 def sem_path_diagram(outcome: SemOutcome, path: Path) -> Path:
@@ -241,9 +243,12 @@ def sem_path_diagram(outcome: SemOutcome, path: Path) -> Path:
 
     for _, row in loadings.iterrows():
         arrow((x_latent - 0.75, y_latent[row["lhs"]]), (x_indicator + 0.75, y_indicator[row["rhs"]]), row, 0.55)
+    incoming = regressions["lhs"].value_counts()
     for _, row in regressions.iterrows():
         if row["rhs"] in y_latent and row["lhs"] in y_outcome:
-            arrow((x_latent + 0.75, y_latent[row["rhs"]]), (x_outcome - 0.75, y_outcome[row["lhs"]]), row, 0.8)
+            # Labels of three or more arrows into one box crowd near its edge.
+            where = 0.8 if incoming[row["lhs"]] <= 2 else 0.6
+            arrow((x_latent + 0.75, y_latent[row["rhs"]]), (x_outcome - 0.75, y_outcome[row["lhs"]]), row, where)
     for name, y in y_indicator.items():
         _draw_node(axis, x_indicator, y, name, latent=False)
     for name, y in y_latent.items():
