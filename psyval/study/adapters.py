@@ -328,6 +328,13 @@ def run_analyses(study: StudySpec, respondents_csv: Path, out_dir: Path, items: 
 
 
 def write_report(results_dir: Path) -> Any:
+    """Write the report into ``results_dir/report`` with the SEM and hypothesis files the analyses used."""
     from psyval.report import write_report as write
 
-    return write(results_dir)
+    models_dir = results_dir / "analysis" / "models"
+    hypotheses = models_dir / "hypotheses.yaml"
+    return write(
+        results_dir,
+        analyses_dir=models_dir if models_dir.is_dir() else None,
+        hypotheses_path=hypotheses if hypotheses.is_file() else None,
+    )
