@@ -195,3 +195,15 @@ def test_duplicate_profile_names_rejected(tmp_path):
     study = parse_study({"conditions": {"profiles": {"named": ["power"], "csv": [str(path)]}}})
     with pytest.raises(PsyvalError, match="used twice"):
         expand_profiles(study)
+
+
+def test_cli_invalid_study_exits_2(tmp_path):
+    from click.testing import CliRunner
+
+    from psyval.cli import main
+
+    path = write_csv(tmp_path / "bad.yaml", "name: bad\nconditions: {profiles: {named: [nobody]}}\n")
+    result = CliRunner().invoke(main, ["run", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "unknown profile 'nobody'" in result.output
+    assert "Traceback" not in result.output
