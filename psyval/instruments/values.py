@@ -2,7 +2,7 @@
 
 The ten basic values and four higher-order values follow Schwartz (1992); the
 nineteen refined values follow Schwartz et al. (2012). Hedonism shares
-elements of openness to change and self-enhancement in the theory; psyval's
+elements of openness to change and self-enhancement in the theory. psyval's
 default mapping puts it with openness to change, the common PVQ scoring
 choice, and an instrument file may declare a different mapping.
 

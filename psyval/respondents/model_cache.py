@@ -46,7 +46,7 @@ SourceKind = Literal["embedded", "gguf", "folder", "hub"]
 
 @dataclass(frozen=True)
 class ModelSource:
-    """Where a model's weights come from and the folder transformers loads.
+    """Source of a model's weights, and the folder or hub id that transformers loads.
 
     Attributes
     ----------
@@ -67,7 +67,7 @@ class ModelSource:
 
 
 def cache_root() -> Path:
-    """Return the folder that holds converted models (created on demand)."""
+    """Return the folder that contains converted models (created on demand)."""
     return Path(platformdirs.user_cache_dir("psyval")) / "models"
 
 

@@ -34,7 +34,11 @@ def profile_table(scores: pd.DataFrame, respondent: str, alignment: Alignment | 
     """
     rows = scores[scores["respondent"] == respondent]
     has_target = rows["target"].notna().any()
-    header = f"{'value':<26} {'raw':>5} {'centred':>8} {'spread':>7}"
+    # Spread across variants exists only when items were asked under several variants.
+    has_spread = rows["spread"].notna().any()
+    header = f"{'value':<26} {'raw':>5} {'centred':>8}"
+    if has_spread:
+        header += f" {'spread':>7}"
     if has_target:
         header += f" {'target':>6} {'error':>6}"
     header += f"  {'centred score (# = 0.1)':^21}"
@@ -45,7 +49,9 @@ def profile_table(scores: pd.DataFrame, respondent: str, alignment: Alignment | 
         names = [v for v in (order or list(block.index)) if v in block.index]
         for name in names:
             row = block.loc[name]
-            text = f"{LABELS.get(name, name):<26} {_fmt(row['raw']):>5} {_fmt(row['centred'], True):>8} {_fmt(row['spread']):>7}"
+            text = f"{LABELS.get(name, name):<26} {_fmt(row['raw']):>5} {_fmt(row['centred'], True):>8}"
+            if has_spread:
+                text += f" {_fmt(row['spread']):>7}"
             if has_target:
                 text += f" {_fmt(row['target']):>6} {_fmt(row['error'], True):>6}"
             lines.append(text + "  " + _bar(float(row["centred"])))
