@@ -38,7 +38,8 @@ def test_parsed_answers(text, shown, point):  # type: ignore[no-untyped-def]
 def test_unparsed_answers(text):  # type: ignore[no-untyped-def]
     parsed = parse_answer(text, 6, LABELS)
     assert parsed.status == "unparsed"
-    assert parsed.shown is None and parsed.point is None
+    assert parsed.shown is None
+    assert parsed.point is None
 
 
 @pytest.mark.parametrize(
