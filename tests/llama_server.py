@@ -19,8 +19,8 @@ import httpx
 
 from psyval.respondents.model_cache import DEFAULT_MODEL, embedded_gguf_path
 
-#: Context window of the test server, in tokens. Survey prompts need about
-#: 200; a small window keeps memory low and makes an over-long prompt cheap.
+#: Context window of the test server, in tokens. A pvq-40-style survey prompt
+#: is about 140 tokens, and a small window makes an over-long prompt cheap.
 TEST_CONTEXT_TOKENS = 1024
 
 
@@ -41,10 +41,12 @@ class LlamaServer:
     context_tokens
         The server's ``--n_ctx``.
     threads
-        The server's ``--n_threads``.
+        The server's ``--n_threads``. One thread is llama-cpp-python's own
+        default on 2 cores, and it avoids llama.cpp's spinning worker threads
+        competing with the test process for the same cores.
     """
 
-    def __init__(self, port: int | None = None, context_tokens: int = TEST_CONTEXT_TOKENS, threads: int = 2) -> None:
+    def __init__(self, port: int | None = None, context_tokens: int = TEST_CONTEXT_TOKENS, threads: int = 1) -> None:
         self.model_path = embedded_gguf_path(DEFAULT_MODEL)
         self.port = port or free_port()
         self.context_tokens = context_tokens

@@ -24,7 +24,7 @@ from psyval.errors import BackendUnavailableError, PsyvalError
 
 log = logging.getLogger(__name__)
 
-#: Longest server error message quoted in an exception, in characters.
+#: Maximum length of a server error message quoted in an exception, in characters.
 MAX_MESSAGE_CHARS = 300
 
 
@@ -71,10 +71,9 @@ class RetryPolicy:
         Notes
         -----
         Full jitter draws the wait uniformly from ``[0, min(max_delay,
-        base_delay * 2**retry)]``. Spreading the waits this way keeps many
-        concurrent clients from retrying in lockstep after a shared failure
-        (Brooker, 2015, "Exponential Backoff And Jitter", AWS Architecture
-        Blog).
+        base_delay * 2**retry)]``. Random waits keep many concurrent clients
+        from retrying in lockstep after a shared failure, which would overload
+        a recovering server again.
         """
         cap = min(self.max_delay, self.base_delay * 2**retry)
         return rng.uniform(0.0, cap)
@@ -82,7 +81,7 @@ class RetryPolicy:
 
 @dataclass
 class JsonClient:
-    """Send JSON requests to one base URL and return the decoded JSON answers.
+    """Send JSON requests to one base URL and return the decoded JSON responses.
 
     Parameters
     ----------

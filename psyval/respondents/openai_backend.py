@@ -72,7 +72,7 @@ class OpenAIBackend(Backend):
         The model name the server expects. ``None`` reads it from ``/models``
         when the server lists exactly one model.
     api_key_env
-        Name of the environment variable that holds the API key. The key is
+        Name of the environment variable that contains the API key. The key is
         sent as a bearer token and never logged or written to a manifest.
     concurrency
         Requests in flight at once.

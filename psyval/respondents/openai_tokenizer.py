@@ -56,7 +56,7 @@ def load_tokenizer(source: str) -> Any:
     Raises
     ------
     BackendUnavailableError
-        When the source does not exist or holds no tokenizer.
+        When the source does not exist or contains no tokenizer.
     """
     from transformers import AutoTokenizer
 
