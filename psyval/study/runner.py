@@ -218,6 +218,7 @@ class StudyRunner:
                 self.study.survey,
                 respondent_seed,
             )
+            finished = 0
             for item_id, key, record in zip(unit.item_ids, unit.keys, records):
                 if key in stored:
                     continue
@@ -230,7 +231,9 @@ class StudyRunner:
                 self.store.put("survey_answers", key, columns, record)
                 stored.add(key)
                 self.counts["survey"].computed += 1
-                self.progress.advance()
+                finished += 1
+            # One advance per unit, because every row of a unit finishes at once.
+            self.progress.advance(finished)
         self._end("survey", started)
 
     # ------------------------------------------------------------------ probes
@@ -283,6 +286,7 @@ class StudyRunner:
             first = batch[0].respondent
             backend = self.load_backend(first.model)
             responses = backend.generate([task.prompt for task in batch], self._decoding(first))
+            finished = 0
             for task, response in zip(batch, responses):
                 if task.key in stored:
                     continue
@@ -306,7 +310,8 @@ class StudyRunner:
                 self.store.put("probe_responses", task.key, columns, record)
                 stored.add(task.key)
                 self.counts["probes"].computed += 1
-                self.progress.advance()
+                finished += 1
+            self.progress.advance(finished)
         self._end("probes", started)
 
     # ------------------------------------------------------------------ judging
@@ -357,6 +362,7 @@ class StudyRunner:
                 judgments = runner.judge(
                     [task.probe for task in tasks], [responses[task.key]["response"] for task in tasks]
                 )
+                finished = 0
                 for (response_key, key), judgment in zip(batch, judgments):
                     if key in stored:
                         continue
@@ -364,7 +370,8 @@ class StudyRunner:
                     self.store.put("judgments", key, columns, judgment)
                     stored.add(key)
                     self.counts["judging"].computed += 1
-                    self.progress.advance()
+                    finished += 1
+                self.progress.advance(finished)
         self._end("judging", started)
 
     # ------------------------------------------------------------------ join and after
