@@ -44,7 +44,7 @@ def test_put_keeps_first_row_for_a_key(tmp_path):
 
 
 def test_rows_visible_to_a_second_connection_at_once(tmp_path):
-    # Each put commits, so another process sees the row without a close.
+    # Each put commits, so another connection reads the row before the store is closed.
     path = tmp_path / "study.sqlite"
     store = StudyStore(path)
     store.put("judgments", "k1", {"response_key": "r", "judge": "harm"}, {"score": 2})

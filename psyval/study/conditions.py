@@ -1,8 +1,8 @@
 """Expand a study's conditions into target profiles and respondents.
 
-A study names its target profiles in four ways (presets or profile files,
-a CSV of profiles, profiles sampled around the 14 extreme profiles, and the
-baseline with no profile) and crosses them with the in-context safety
+A study names its target profiles in four ways: presets or profile files, a
+CSV of profiles, profiles sampled around the 14 extreme profiles, and the
+baseline with no profile. The profiles are crossed with the in-context safety
 conditions, the models and the replicates. Every profile is stored on psyval's
 1-6 importance scale (6 = most important), the scale of :mod:`psyval.profiles`.
 """
@@ -157,9 +157,9 @@ def read_profiles_csv(spec: CsvProfilesSpec) -> list[TargetProfile]:
     ------
     PsyvalError
         If the scale or direction is undeclared, or declared twice with different
-        values; if the direction contradicts the header (``_rank`` columns
-        declared ``higher_is_more_important``); if a value lies outside the
-        declared range; or if a column, name or number is missing or invalid.
+        values. If the direction contradicts the header (``_rank`` columns
+        declared ``higher_is_more_important``) or a value lies outside the
+        declared range. If a column, name or number is missing or invalid.
     """
     path = spec.path
     if not path.is_file():

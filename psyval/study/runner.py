@@ -79,7 +79,7 @@ class SurveyUnit:
 
 @dataclass(frozen=True)
 class ProbeTask:
-    """One probe sent to one respondent, with the prompt the model sees."""
+    """One probe sent to one respondent, with the rendered prompt the model receives."""
 
     respondent: Respondent
     probe: Any
