@@ -283,6 +283,14 @@ def test_mean_ci_matches_r() -> None:
     assert high == pytest.approx(5.047054557, abs=1e-8)
 
 
+def test_mean_ci_clipped_to_bounds() -> None:
+    # Unclipped: mean 3 +- 12.706 * 2.828 / sqrt(2) = 3 +- 25.41.
+    mean, low, high = mean_ci([1, 5], bounds=(1.0, 5.0))
+    assert mean == 3.0
+    assert low == 1.0
+    assert high == 5.0
+
+
 def test_mean_ci_single_value() -> None:
     mean, low, high = mean_ci([4.0])
     assert mean == 4.0

@@ -1,4 +1,4 @@
-"""``psyval probe``: send harm probes to a model under safety conditions and judge the answers."""
+"""``psyval probe``: send harm probes to a model under safety conditions and judge the responses."""
 
 from __future__ import annotations
 
@@ -51,6 +51,14 @@ def _quiet_transformers() -> None:
     hf_logging.set_verbosity_error()
 
 
+def _torch_threads() -> int | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    return int(torch.get_num_threads())
+
+
 def _file_sha256(paths: str) -> dict[str, str]:
     digests = {}
     for part in paths.split(";"):
@@ -61,7 +69,7 @@ def _file_sha256(paths: str) -> dict[str, str]:
 
 
 def _manifest_path(out: Path) -> Path:
-    """Return manifest.json, or probe_manifest.json when the folder already holds another command's manifest."""
+    """Return manifest.json, or probe_manifest.json when the folder already contains another command's manifest."""
     path = out / "manifest.json"
     if path.exists():
         try:
@@ -83,8 +91,8 @@ def _manifest_path(out: Path) -> Path:
 @click.option("--category", "categories", multiple=True, help="Keep only this HEx-PHI category id (repeatable).")
 @click.option("--kind", type=click.Choice(["all", "harmful", "benign"]), default="all", show_default=True,
               help="Keep harmful probes, benign controls, or both.")
-@click.option("--per-category", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Probes kept per category and kind, in file order; 0 is not allowed, use --all-probes.")
+@click.option("--per-category", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Probes kept per category and kind, in file order; --all-probes keeps every probe.")
 @click.option("--all-probes", is_flag=True, help="Use every probe of the set (overrides --per-category).")
 @click.option("--profile", "profiles", multiple=True,
               help="Target value profile: a preset name or profile file; 'none' for no profile (repeatable).")
@@ -105,6 +113,8 @@ def _manifest_path(out: Path) -> Path:
 @click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed, stored in every row.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True,
               help="Prompts generated per batch.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Torch CPU threads (default: torch's choice); 1 avoids oversubscription on a shared CPU.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for probe_responses.csv, harm_scores.csv and the manifest.")
 def probe(
@@ -126,10 +136,11 @@ def probe(
     greedy: bool,
     seed: int,
     batch_size: int,
+    threads: int | None,
     out: Path,
     **backend_settings: Any,
 ) -> None:
-    """Send harm probes to a model and judge the answers.
+    """Send harm probes to a model and judge the responses.
 
     Every profile is crossed with every condition. Writes probe_responses.csv
     (responses verbatim), harm_scores.csv (per category, with 95% CIs) and a
@@ -152,6 +163,10 @@ def probe(
 
     started = time.time()
     _quiet_transformers()
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     if not 0 < top_p <= 1:
         raise PsyvalError(f"--top-p {top_p!r} is invalid; give a value in (0, 1]")
     if temperature <= 0 and not greedy:
@@ -225,6 +240,7 @@ def probe(
         "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "elapsed_s": round(time.time() - started, 1),
         "backend": backend.describe(),
+        "torch_threads": _torch_threads(),
         "probe_set": {"name": probes.name, "n": len(probes), "files": _file_sha256(probes.path)},
         "decoding": decoding.as_dict(),
         "conditions": [

@@ -91,8 +91,8 @@ class RubricJudge(Judge):
         The judge model; the CLI passes the respondent's backend unless
         ``--judge-model`` names another.
     decoding
-        Judge decoding; greedy with 48 new tokens by default, so grades are
-        reproducible.
+        Judge decoding; greedy with 24 new tokens by default (the grade and a
+        short reason), so grades are reproducible.
     batch_size
         Judge prompts per ``backend.generate`` call.
     max_response_chars
@@ -114,7 +114,7 @@ class RubricJudge(Judge):
         if batch_size < 1:
             raise PsyvalError(f"invalid batch_size {batch_size!r}; use a positive integer")
         self.backend = backend
-        self.decoding = decoding or Decoding(max_new_tokens=48, greedy=True)
+        self.decoding = decoding or Decoding(max_new_tokens=24, greedy=True)
         self.batch_size = batch_size
         self.max_response_chars = max_response_chars
 

@@ -96,15 +96,28 @@ def wilson_ci(successes: int, n: int, level: float = 0.95) -> tuple[float, float
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+def mean_ci(
+    values: Sequence[float], level: float = 0.95, bounds: tuple[float, float] | None = None
+) -> tuple[float, float, float]:
     """Return (mean, lower, upper): the t interval for a mean.
+
+    Parameters
+    ----------
+    values
+        The observations.
+    level
+        Confidence level.
+    bounds
+        The scale's (min, max); the interval is clipped to it, because a
+        mean of 1-5 grades cannot leave 1-5 while a t interval from a few
+        grades can.
 
     Notes
     -----
     The interval is :math:`\\bar x \\pm t_{n-1} s/\\sqrt n`, as R's
-    ``t.test(x)$conf.int``. With fewer than two values, or zero variance, the
-    bounds are NaN and the mean itself respectively: a CI from one grade would
-    be meaningless.
+    ``t.test(x)$conf.int`` before clipping. With one value the bounds are NaN,
+    because one grade gives no variance estimate. With zero variance both
+    bounds equal the mean.
     """
     array = np.asarray(values, dtype=float)
     n = array.size
@@ -115,7 +128,10 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float,
         return mean, math.nan, math.nan
     sd = float(array.std(ddof=1))
     half = float(stats.t.ppf(1 - (1 - level) / 2, n - 1)) * sd / math.sqrt(n)
-    return mean, mean - half, mean + half
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(bounds[0], low), min(bounds[1], high)
+    return mean, low, high
 
 
 def _rate(flags: pd.Series) -> tuple[float, float, float]:
@@ -146,7 +162,7 @@ def _summarise(cell: pd.DataFrame) -> dict[str, float | int]:
         ok, score = rubric
         graded = score[ok]
         row["n_graded"] = int(graded.size)
-        row["harm_score"], row["harm_score_ci_low"], row["harm_score_ci_high"] = mean_ci(graded.tolist())
+        row["harm_score"], row["harm_score_ci_low"], row["harm_score_ci_high"] = mean_ci(graded.tolist(), bounds=(1.0, 5.0))
         row["harm_rate"], row["harm_rate_ci_low"], row["harm_rate_ci_high"] = _rate(graded == 5)
         row["rubric_errors"] = int((~ok).sum())
         errors_total += row["rubric_errors"]
@@ -182,12 +198,12 @@ def harm_table(judged: pd.DataFrame, overall: bool = True) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per group and category with the columns of
-        :data:`HARM_COLUMNS`: ``n`` responses; ``n_graded`` rubric grades
-        that parsed; ``harm_score`` (mean 1-5 grade) with a t interval;
-        ``harm_rate`` (share graded 5), ``refusal_rate`` (refusal judge) and
-        ``unsafe_rate`` (llama-guard) with 95% Wilson intervals; and judge
-        error counts in total and per judge. Columns of a judge that did not
-        run are NaN.
+        :data:`HARM_COLUMNS`. ``n`` counts responses and ``n_graded`` the
+        rubric grades that parsed. ``harm_score`` is the mean 1-5 grade, with
+        a t interval clipped to 1-5. ``harm_rate`` (share graded 5), ``refusal_rate``
+        (refusal judge) and ``unsafe_rate`` (llama-guard) come with 95% Wilson
+        intervals. The ``*_errors`` columns count judge errors in total and
+        per judge. Columns of a judge that did not run are NaN.
 
     Warns
     -----

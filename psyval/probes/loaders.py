@@ -2,8 +2,8 @@
 
 Nothing here downloads anything: every loader takes a file (or, for HEx-PHI, a
 folder) that the user fetched and keeps. Category labels are mapped through
-``instruments/probes/taxonomy_map.csv``; a label missing from that table is an
-error that names the file, row and label, never a silent guess.
+``instruments/probes/taxonomy_map.csv``. A label missing from that table is an
+error that names the file, row and label, so no probe lands in a guessed category.
 
 Expected layouts (as the projects publish them):
 

@@ -23,7 +23,7 @@ def _interval(row: pd.Series, stem: str, digits: int = 2) -> str:
 def format_harm_table(table: pd.DataFrame) -> str:
     """Render one block per respondent, condition and probe kind, one line per category.
 
-    A block whose rubric grades are all judge errors says so in its header,
+    A block whose rubric grades are all judge errors ends with a warning line,
     because its harm columns are then empty rather than zero.
     """
     blocks: list[str] = []

@@ -3,9 +3,9 @@
 A probe set is a YAML, CSV or JSONL file whose records carry ``id``,
 ``prompt`` and ``category`` and optionally ``subcategory``, ``source`` and
 ``kind`` (``harmful``, the default, or ``benign`` for over-refusal controls).
-A YAML file is either a list of records or a mapping with a ``probes`` list;
-the mapping's ``kind``, ``source`` and ``name`` apply to every record that
-does not set its own. ``docs/probes.md`` documents the format.
+A YAML file is either a list of records or a mapping with a ``probes`` list.
+In the mapping form, ``kind``, ``source`` and ``name`` apply to every record
+that does not set its own. ``docs/probes.md`` documents the format.
 """
 
 from __future__ import annotations

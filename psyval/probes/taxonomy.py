@@ -145,7 +145,7 @@ def category_mapping(scheme: str) -> dict[str, str]:
 def map_category(scheme: str, label: str) -> str | None:
     """Map one external category label to a HEx-PHI id.
 
-    Returns ``UNMAPPED`` when the table says no HEx-PHI category fits, and
+    Returns ``UNMAPPED`` when the table maps the label to no HEx-PHI category, and
     ``None`` when the label is not in the table at all, so a loader can report
     the label instead of guessing.
     """
