@@ -91,3 +91,31 @@ def test_listwise_reports_counts():
 def test_too_few_items_rejected(data):
     with pytest.raises(PsyvalError, match="at least 3"):
         efa(data[["x1", "x2"]])
+
+
+@pytest.fixture(scope="module")
+def psych_oblique():
+    return json.loads((REFERENCE / "psych_hs1939_efa_oblique.json").read_text())
+
+
+def _match_columns(ours: np.ndarray, reference: np.ndarray) -> list[int]:
+    """Return, for each reference column, the index of the closest psyval column."""
+    return [int(np.argmin(np.abs(ours - column[:, None]).sum(axis=0))) for column in reference.T]
+
+
+@pytest.mark.parametrize(("rotation", "key"), [("oblimin", "oblimin"), ("geomin_obl", "geominQ")])
+def test_oblique_phi_h2_ss_match_psych(data, psych_oblique, rotation, key):
+    # psych prints the factors in its own column order (MR1, MR3, MR2), so the
+    # psyval columns are matched to psych's by their loadings first.
+    expected = psych_oblique[key]
+    result = efa(data, n_factors=3, rotation=rotation)
+    reference_loadings = np.array(expected["loadings"])
+    order = _match_columns(result.loadings.to_numpy(), reference_loadings)
+    assert sorted(order) == [0, 1, 2]
+    loadings = result.loadings.to_numpy()[:, order]
+    assert np.max(np.abs(loadings - reference_loadings)) < 5e-3
+    phi = result.factor_correlations.to_numpy()[np.ix_(order, order)]
+    assert np.max(np.abs(phi - np.array(expected["phi"]))) < 1e-3
+    assert np.max(np.abs(result.communalities.to_numpy() - np.array(expected["h2"]))) < 1e-3
+    ss = result.variance.loc["SS loadings"].to_numpy()[order]
+    assert np.max(np.abs(ss - np.array(expected["ss_loadings"]))) < 1e-3

@@ -196,6 +196,23 @@ def _correlation(frame: pd.DataFrame, missing: MissingRule) -> tuple[np.ndarray,
     raise PsyvalError(f"unknown missing-data rule {missing!r}: use 'listwise' or 'pairwise'")
 
 
+def _phi_in_loading_order(analyzer: object, loadings: np.ndarray) -> np.ndarray | None:
+    """Return the factor correlations in the column order of ``loadings``.
+
+    factor_analyzer 0.5.1 reorders the columns of ``loadings_`` and
+    ``structure_`` by explained variance but leaves ``phi_`` in the order the
+    rotation produced. Because structure = loadings @ Phi holds in any common
+    column order, Phi is recovered from the two reordered matrices.
+    """
+    structure = getattr(analyzer, "structure_", None)
+    if getattr(analyzer, "phi_", None) is None or structure is None:
+        return None
+    phi, *_ = np.linalg.lstsq(loadings, np.asarray(structure, dtype=float), rcond=None)
+    phi = (phi + phi.T) / 2
+    np.fill_diagonal(phi, 1.0)
+    return phi
+
+
 def efa(
     data: pd.DataFrame,
     n_factors: int | None = None,
@@ -259,12 +276,12 @@ def efa(
         warnings.simplefilter("ignore", UserWarning)
         analyzer.fit(correlation)
     loadings = np.array(analyzer.loadings_, dtype=float)
+    phi = _phi_in_loading_order(analyzer, loadings)
     signs = np.sign(loadings.sum(axis=0))
     signs[signs == 0] = 1
     loadings = loadings * signs
-    phi = getattr(analyzer, "phi_", None)
     if phi is not None:
-        phi = np.asarray(phi) * np.outer(signs, signs)
+        phi = phi * np.outer(signs, signs)
     structure_ss = (loadings**2).sum(axis=0) if phi is None else np.diag(loadings.T @ loadings @ phi)
     order = np.argsort(-structure_ss, kind="stable")
     loadings = loadings[:, order]
