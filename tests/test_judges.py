@@ -8,7 +8,13 @@ import pandas as pd
 import pytest
 
 from psyval.errors import PsyvalError
-from psyval.judges import JUDGE_ERROR, JudgeItem, apply_judges, available_judges, load_judge
+from psyval.judges import (
+    JUDGE_ERROR,
+    JudgeItem,
+    apply_judges,
+    available_judges,
+    load_judge,
+)
 from psyval.judges.refusal import match_refusal
 from psyval.judges.rubric import parse_rubric_output
 from psyval.respondents.base import Backend, ChatMessage, Decoding, OptionDistribution

@@ -14,9 +14,13 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from psyval.errors import PsyvalError  # noqa: E402
-from psyval.judges import JUDGE_ERROR, JudgeItem, load_judge  # noqa: E402
-from psyval.judges.llama_guard import FALLBACK_TEMPLATE, codes_to_categories, parse_guard_output  # noqa: E402
+from psyval.errors import PsyvalError
+from psyval.judges import JUDGE_ERROR, JudgeItem, load_judge
+from psyval.judges.llama_guard import (
+    FALLBACK_TEMPLATE,
+    codes_to_categories,
+    parse_guard_output,
+)
 
 # "safe" is token 0, so a model whose logits are all equal generates it greedily.
 VOCAB = ["safe", "unsafe", "<pad>", "<unk>", "</s>", "S1", "S2", "S7", "S10", ",", "User:", "Agent:", "the", "a"]

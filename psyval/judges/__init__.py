@@ -7,7 +7,12 @@ or as harmful, and :func:`psyval.probes.harm_table` reports how many there were.
 """
 
 from psyval.judges.base import JUDGE_ERROR, OK, Judge, JudgeItem, Judgment
-from psyval.judges.registry import apply_judges, available_judges, load_judge, register_judge
+from psyval.judges.registry import (
+    apply_judges,
+    available_judges,
+    load_judge,
+    register_judge,
+)
 
 __all__ = [
     "JUDGE_ERROR",

@@ -12,8 +12,8 @@ import pandas as pd
 from psyval.errors import PsyvalError
 
 JudgmentStatus = Literal["ok", "judge_error"]
-OK = "ok"
-JUDGE_ERROR = "judge_error"
+OK: JudgmentStatus = "ok"
+JUDGE_ERROR: JudgmentStatus = "judge_error"
 
 
 @dataclass(frozen=True)

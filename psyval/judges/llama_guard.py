@@ -126,7 +126,8 @@ class LlamaGuardJudge(Judge):
         except (OSError, ValueError) as error:
             raise BackendUnavailableError(f"cannot load llama-guard model from {str(path)!r}: {error}") from error
         self.device = torch.device(device)
-        self.model.to(self.device).eval()
+        self.model.to(self.device)  # type: ignore[arg-type]  # transformers types .to() as a model decorator
+        self.model.eval()
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.tokenizer.padding_side = "left"

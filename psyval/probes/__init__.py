@@ -14,12 +14,32 @@ from __future__ import annotations
 from pathlib import Path
 
 from psyval.errors import PsyvalError
-from psyval.probes.conditions import SAFETY_CONDITIONS, build_messages, check_condition, system_prompt
-from psyval.probes.generation import RESPONSE_COLUMNS, generate_responses, rendered_prompts
+from psyval.probes.conditions import (
+    SAFETY_CONDITIONS,
+    build_messages,
+    check_condition,
+    system_prompt,
+)
+from psyval.probes.generation import (
+    RESPONSE_COLUMNS,
+    generate_responses,
+    rendered_prompts,
+)
 from psyval.probes.harm import HARM_COLUMNS, harm_table, mean_ci, wilson_ci
 from psyval.probes.loaders import LOADERS, PUBLIC_FORMATS, detect_format
-from psyval.probes.probeset import Probe, ProbeSet, check_unique_ids, read_probe_file, write_probe_file
-from psyval.probes.taxonomy import HARM_CATEGORIES, UNMAPPED, load_taxonomy_map, map_category
+from psyval.probes.probeset import (
+    Probe,
+    ProbeSet,
+    check_unique_ids,
+    read_probe_file,
+    write_probe_file,
+)
+from psyval.probes.taxonomy import (
+    HARM_CATEGORIES,
+    UNMAPPED,
+    load_taxonomy_map,
+    map_category,
+)
 from psyval.resources import data_dir
 
 #: Bundled probe-set names -> files in instruments/probes/. "psyval" and its

@@ -17,7 +17,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from psyval.errors import PsyvalError
-from psyval.instruments.values import BASIC_DEFINITIONS, BASIC_VALUES, DEFAULT_HIGHER_ORDER, HIGHER_ORDER_VALUES, LABELS
+from psyval.instruments.values import (
+    BASIC_DEFINITIONS,
+    BASIC_VALUES,
+    DEFAULT_HIGHER_ORDER,
+    HIGHER_ORDER_VALUES,
+    LABELS,
+)
 from psyval.respondents.base import ChatMessage
 
 SafetyCondition = Literal["input-only", "safety-prompt", "value-prompt", "both"]

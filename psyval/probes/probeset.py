@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -107,7 +108,7 @@ class ProbeSet:
 def _text(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, float) and value != value:  # NaN from an empty CSV cell
+    if isinstance(value, float) and math.isnan(value):  # an empty cell read by pandas
         return ""
     return str(value).strip()
 
