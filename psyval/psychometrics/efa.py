@@ -201,7 +201,7 @@ def _phi_in_loading_order(analyzer: object, loadings: np.ndarray) -> np.ndarray 
 
     factor_analyzer 0.5.1 reorders the columns of ``loadings_`` and
     ``structure_`` by explained variance but leaves ``phi_`` in the order the
-    rotation produced. Because structure = loadings @ Phi holds in any common
+    rotation produced. Because structure = loadings @ Phi is true in any common
     column order, Phi is recovered from the two reordered matrices.
     """
     structure = getattr(analyzer, "structure_", None)

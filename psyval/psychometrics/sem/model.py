@@ -270,6 +270,20 @@ class SemModel:
         return self._n_free
 
     @property
+    def n_parameters(self) -> int:
+        """Number of free parameter-table rows, counting each labelled copy once more.
+
+        lavaan prints this as "Number of model parameters" and divides the
+        MLR trace by it for the H0 scaling correction factor.
+        """
+        return sum(1 for row in self.rows if row.free is not None)
+
+    @property
+    def n_equality_constraints(self) -> int:
+        """Number of equality constraints that shared labels impose."""
+        return self.n_parameters - self.n_free
+
+    @property
     def n_covariate_moments(self) -> int:
         """Number of covariate moments that lavaan leaves out of the df count."""
         q = len(self.covariates)

@@ -50,9 +50,11 @@ def _header(result: SemResult) -> list[str]:
     lines += [
         _line("Estimator", "ML"),
         _line("Optimization method", str(info["optimizer"])),
-        _line("Number of model parameters", str(info["npar"])),
-        "",
+        _line("Number of model parameters", str(info.get("n_parameters", info["npar"]))),
     ]
+    if info.get("n_equality_constraints"):
+        lines.append(_line("Number of equality constraints", str(info["n_equality_constraints"])))
+    lines.append("")
     if info["n_used"] != info["n_total"]:
         lines.append(" " * (_WIDTH - 4) + "Used" + "Total".rjust(12))
         lines.append(_line("Number of observations", str(info["n_used"]), str(info["n_total"])))
@@ -68,13 +70,20 @@ def _fit_section(result: SemResult) -> list[str]:
     fm = result.fit_measures
     robust = "chisq.scaled" in fm
 
+    def cell(key: str | None, kind: str) -> str:
+        if key is None or key not in fm:
+            return ""
+        value = fm[key]
+        if isinstance(value, float) and math.isnan(value):
+            return "NA"
+        return _count(value) if kind == "int" else _number(value)
+
     def row(label: str, key: str, kind: str = "num", scaled_key: str | None = None) -> str:
-        formatter = _count if kind == "int" else _number
-        value = formatter(fm[key]) if key in fm else ""
-        scaled = None
-        if robust:
-            scaled = formatter(fm[scaled_key]) if scaled_key and scaled_key in fm else ""
-        return _line(label, value, scaled)
+        return _line(label, cell(key, kind), cell(scaled_key, kind) if robust else None)
+
+    # lavaan 0.6.14 leaves out the p-value and the scaling factors of the
+    # user model when df = 0, because a saturated model has neither.
+    saturated = fm.get("df") == 0
 
     blank_columns = " " * _WIDTH if not robust else _line("", "Standard", "Scaled")
     lines = ["Model Test User Model:", blank_columns]
@@ -82,9 +91,10 @@ def _fit_section(result: SemResult) -> list[str]:
         # lavaan 0.6.14 capitalises this label only in the two-column layout.
         row("Test Statistic" if robust else "Test statistic", "chisq", scaled_key="chisq.scaled"),
         row("Degrees of freedom", "df", "int", scaled_key="df"),
-        row("P-value (Chi-square)", "pvalue", scaled_key="pvalue.scaled"),
     ]
-    if robust:
+    if not saturated:
+        lines.append(row("P-value (Chi-square)", "pvalue", scaled_key="pvalue.scaled"))
+    if robust and not saturated:
         lines += [row("Scaling correction factor", "__none__", scaled_key="chisq.scaling.factor"),
                   "    Yuan-Bentler correction (Mplus variant)"]
     lines += ["", "Model Test Baseline Model:", ""]
@@ -112,11 +122,11 @@ def _fit_section(result: SemResult) -> list[str]:
         "",
         row("Loglikelihood user model (H0)", "logl", scaled_key="logl"),
     ]
-    if robust:
+    if robust and not saturated:
         lines += [row("Scaling correction factor", "__none__", scaled_key="scaling.factor.h0"),
                   "      for the MLR correction"]
     lines.append(row("Loglikelihood unrestricted model (H1)", "unrestricted.logl", scaled_key="unrestricted.logl"))
-    if robust:
+    if robust and not saturated:
         lines += [row("Scaling correction factor", "__none__", scaled_key="scaling.factor.h1"),
                   "      for the MLR correction"]
     lines += [
@@ -158,6 +168,15 @@ def _name(name: str, residual: bool, indent: int) -> str:
     return " " * indent + name
 
 
+def _name_cell(name: str, row: pd.Series) -> str:
+    """Return the 18-character name column, with a user label right-aligned as lavaan prints it."""
+    label = row.get("label") or ""
+    if not label:
+        return name.ljust(18)
+    tag = f"({label})"
+    return name.ljust(18 - len(tag)) + tag if len(name) + len(tag) < 18 else f"{name} {tag}"
+
+
 def _values(row: pd.Series) -> str:
     free = not (row["se"] == 0 and (row["z"] is None or math.isnan(row["z"])))
     cells = [_number(row["est"])]
@@ -189,7 +208,7 @@ def _parameter_sections(result: SemResult) -> list[str]:
                 residual = mark and current in endogenous
                 lines.append(f"{_name(current, residual, 2)} {op}".ljust(full))
             residual = mark and row["rhs"] in endogenous
-            lines.append(_name(row["rhs"], residual, 4).ljust(18) + _values(row))
+            lines.append(_name_cell(_name(row["rhs"], residual, 4), row) + _values(row))
         lines.append("")
 
     def single(title: str, rows: pd.DataFrame) -> None:
@@ -197,7 +216,7 @@ def _parameter_sections(result: SemResult) -> list[str]:
             return
         lines.extend([f"{title}:", _HEADER])
         for _, row in rows.iterrows():
-            lines.append(_name(row["lhs"], row["lhs"] in endogenous, 4).ljust(18) + _values(row))
+            lines.append(_name_cell(_name(row["lhs"], row["lhs"] in endogenous, 4), row) + _values(row))
         lines.append("")
 
     grouped("Latent Variables", table[table["op"] == "=~"], "=~", mark=False)

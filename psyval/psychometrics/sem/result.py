@@ -353,6 +353,10 @@ def sem_fit(
         "iterations": estimates.iterations,
         "converged": estimates.converged,
         "npar": int(measures["npar"]),
+        # lavaan's header counts every labelled copy and lists the equality
+        # constraints on their own line; npar above is the count after them.
+        "n_parameters": int(measures["npar"]) + model.n_equality_constraints,
+        "n_equality_constraints": model.n_equality_constraints,
         "n_used": prepared.n_used,
         "n_total": prepared.n_total,
         "n_dropped": prepared.n_dropped,

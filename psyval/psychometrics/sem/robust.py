@@ -81,33 +81,66 @@ def apply_mlr(model: SemModel, estimates, values: np.ndarray) -> None:
 
     df = p * (p + 1) // 2 - model.n_covariate_moments - model.n_free
     baseline_df = p * (p + 1) // 2 - p
-    factor = (trace_h1 - trace_h0) / df if df > 0 else float("nan")
     baseline_factor = (trace_h1 - trace_baseline) / baseline_df
-    chisq_scaled = estimates.chisq / factor if df > 0 else float("nan")
     baseline_scaled = estimates.baseline_chisq / baseline_factor
     measures = {
-        "chisq.scaled": chisq_scaled,
-        "df.scaled": float(df),
-        "pvalue.scaled": float(stats.chi2.sf(chisq_scaled, df)) if df > 0 else float("nan"),
-        "chisq.scaling.factor": factor,
         "baseline.chisq.scaled": baseline_scaled,
         "baseline.df.scaled": float(baseline_df),
         "baseline.pvalue.scaled": float(stats.chi2.sf(baseline_scaled, baseline_df)),
         "baseline.chisq.scaling.factor": baseline_factor,
         "scaling.factor.h1": trace_h1 / (p * (p + 1) // 2),
-        "scaling.factor.h0": trace_h0 / model.n_free,
+        # lavaan 0.6.14 divides by all free parameters, before the equality
+        # constraints from shared labels are taken out.
+        "scaling.factor.h0": trace_h0 / model.n_parameters,
+    }
+    if df > 0:
+        measures.update(_scaled_user_test(estimates.chisq, df, trace_h1 - trace_h0, baseline_scaled, baseline_df,
+                                          n_obs))
+        measures.update(_robust_incremental(estimates.chisq, df, measures["chisq.scaling.factor"],
+                                            estimates.baseline_chisq, baseline_df, baseline_factor))
+    else:
+        measures.update(_saturated_user_test())
+    estimates.robust = {key: float(value) for key, value in measures.items()}
+    estimates.standard_errors = [("Standard errors", "Sandwich"), ("Information bread", "Observed"),
+                                 ("Observed information based on", "Hessian")]
+
+
+def _scaled_user_test(chisq: float, df: int, trace_difference: float, baseline_scaled: float, baseline_df: int,
+                      n_obs: int) -> dict[str, float]:
+    """Return the scaled user-model test, scaled CFI and TLI and the RMSEA family for df > 0."""
+    factor = trace_difference / df
+    chisq_scaled = chisq / factor
+    measures = {
+        "chisq.scaled": chisq_scaled,
+        "df.scaled": float(df),
+        "pvalue.scaled": float(stats.chi2.sf(chisq_scaled, df)),
+        "chisq.scaling.factor": factor,
     }
     denominator = max(chisq_scaled - df, baseline_scaled - baseline_df, 0.0)
     measures["cfi.scaled"] = min(max(1 - max(chisq_scaled - df, 0.0) / denominator, 0.0), 1.0) if denominator else 1.0
     tli = (baseline_scaled / baseline_df - chisq_scaled / df) / (baseline_scaled / baseline_df - 1)
     measures["tli.scaled"] = min(max(tli, 0.0), 1.0)
-    if df > 0:
-        measures.update(_scaled_rmsea(estimates.chisq, chisq_scaled, df, factor, n_obs))
-    measures.update(_robust_incremental(estimates.chisq, df, factor, estimates.baseline_chisq, baseline_df,
-                                        baseline_factor))
-    estimates.robust = {key: float(value) for key, value in measures.items()}
-    estimates.standard_errors = [("Standard errors", "Sandwich"), ("Information bread", "Observed"),
-                                 ("Observed information based on", "Hessian")]
+    measures.update(_scaled_rmsea(chisq, chisq_scaled, df, factor, n_obs))
+    return measures
+
+
+def _saturated_user_test() -> dict[str, float]:
+    """Return the scaled measures of a model with df = 0 as lavaan 0.6.14 reports them.
+
+    A saturated model has no scaling factor. lavaan sets the scaled statistic
+    to 0, scaled CFI and TLI to 1 and the robust RMSEA and its interval to 0,
+    and leaves the p-values, the scaled RMSEA and the robust CFI and TLI NA.
+    """
+    nan = float("nan")
+    measures = {
+        "chisq.scaled": 0.0, "df.scaled": 0.0, "pvalue.scaled": nan, "chisq.scaling.factor": nan,
+        "cfi.scaled": 1.0, "tli.scaled": 1.0, "cfi.robust": nan, "tli.robust": nan,
+        "rmsea.robust": 0.0, "rmsea.ci.lower.robust": 0.0, "rmsea.ci.upper.robust": 0.0,
+    }
+    for key in ("rmsea.scaled", "rmsea.ci.lower.scaled", "rmsea.ci.upper.scaled", "rmsea.pvalue.scaled",
+                "rmsea.notclose.pvalue.scaled", "rmsea.pvalue.robust", "rmsea.notclose.pvalue.robust"):
+        measures[key] = nan
+    return measures
 
 
 def _scaled_rmsea(chisq: float, chisq_scaled: float, df: int, factor: float, n_obs: int) -> dict[str, float]:
