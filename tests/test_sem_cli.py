@@ -185,3 +185,35 @@ def test_cfa_from_results_folder_wide_columns(runner, tmp_path):
     assert document["info"]["n_used"] == 200
     factors = {row["lhs"] for row in document["parameters"] if row["op"] == "=~"}
     assert factors == {"openness_to_change", "self_enhancement", "conservation", "self_transcendence"}
+
+
+def heywood_data(n_obs: int = 200, seed: int = 5) -> pd.DataFrame:
+    """Return three indicators whose correlations force a loading above 1.
+
+    With r12 = r13 = 0.8 and r23 = 0.4 a one-factor model needs
+    lambda1^2 = r12 r13 / r23 = 1.6, so the residual variance of h1 is negative.
+    """
+    correlation = np.array([[1.0, 0.8, 0.8], [0.8, 1.0, 0.4], [0.8, 0.4, 1.0]])
+    generator = np.random.default_rng(seed)
+    sample = generator.multivariate_normal(np.zeros(3), correlation, size=n_obs, method="eigh")
+    return pd.DataFrame(sample, columns=["h1", "h2", "h3"])
+
+
+@pytest.mark.parametrize("output_format", ["json", "csv"])
+def test_machine_formats_echo_heywood_to_stderr(runner, tmp_path, output_format):
+    data = tmp_path / "heywood.csv"
+    heywood_data().to_csv(data, index=False)
+    model = tmp_path / "heywood.lav"
+    model.write_text("f =~ h1 + h2 + h3\n")
+    result = runner.invoke(main, ["sem-fit", str(model), str(data), "--format", output_format])
+    assert result.exit_code == 0
+    assert "psyval: warning: negative variance estimate" in result.stderr
+    assert "Heywood case" in result.stderr
+
+
+@pytest.mark.parametrize("output_format", ["json", "csv"])
+def test_machine_formats_echo_dropped_rows(runner, hs_model, output_format):
+    result = runner.invoke(main, ["sem-fit", str(hs_model), str(REFERENCE / "hs1939_missing.csv"),
+                                  "--format", output_format])
+    assert result.exit_code == 0
+    assert "psyval: listwise deletion dropped 148 of 301 rows" in result.stderr

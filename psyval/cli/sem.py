@@ -12,6 +12,20 @@ from psyval.errors import PsyvalWarning
 _FORMATS = ("text", "json", "csv")
 
 
+def _echo_problems(result) -> None:
+    """Write warning- and error-level diagnostics and the listwise drop count to stderr.
+
+    The JSON and CSV outputs go to files and pipes where nobody reads the
+    diagnostics, so statistical trouble must also reach the terminal.
+    """
+    info = result.info
+    if info.get("n_dropped"):
+        click.echo(f"psyval: listwise deletion dropped {info['n_dropped']} of {info['n_total']} rows", err=True)
+    for diagnostic in result.diagnostics:
+        if diagnostic.severity != "info":
+            click.echo(f"psyval: {diagnostic.severity}: {diagnostic.message}", err=True)
+
+
 def _emit(result, output_format: str) -> None:
     if output_format == "json":
         click.echo(result.to_json(), nl=False)
@@ -19,6 +33,8 @@ def _emit(result, output_format: str) -> None:
         click.echo(result.to_csv(), nl=False)
     else:
         click.echo(result.summary_text(), nl=False)
+    if output_format != "text":
+        _echo_problems(result)
     if not result.ok:
         # Non-convergence and under-identification make the estimates
         # meaningless, so scripts must be able to see the failure.
