@@ -119,3 +119,32 @@ def test_oblique_phi_h2_ss_match_psych(data, psych_oblique, rotation, key):
     assert np.max(np.abs(result.communalities.to_numpy() - np.array(expected["h2"]))) < 1e-3
     ss = result.variance.loc["SS loadings"].to_numpy()[order]
     assert np.max(np.abs(ss - np.array(expected["ss_loadings"]))) < 1e-3
+
+
+def test_text_cell_rejected_not_dropped(data):
+    broken = data.astype(object)
+    broken.loc[5, "x3"] = "abc"
+    with pytest.raises(PsyvalError, match="item 'x3' is not numeric"):
+        efa(broken, n_factors=3)
+
+
+def test_text_only_column_left_out_with_warning(data):
+    labelled = data.assign(respondent=[f"r{i}" for i in range(len(data))])
+    with pytest.warns(DataQualityWarning, match="columns \\['respondent'\\] hold no numbers"):
+        result = efa(labelled, n_factors=3)
+    assert list(result.loadings.index) == ITEMS
+
+
+def test_fewer_rows_than_items_rejected(data):
+    with pytest.raises(PsyvalError, match="5 usable rows for 9 items"):
+        efa(data.head(5), n_factors=1)
+
+
+def test_collinear_items_rejected(data):
+    with pytest.raises(PsyvalError, match="linearly dependent"):
+        efa(data.assign(x10=data["x1"] + data["x2"]), n_factors=3)
+
+
+def test_duplicate_items_rejected(data):
+    with pytest.raises(PsyvalError, match="more than once"):
+        efa(data, n_factors=1, items=["x1", "x1", "x2", "x3"])

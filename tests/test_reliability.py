@@ -98,3 +98,16 @@ def test_constant_item_rejected():
     data = pd.DataFrame({"a": np.arange(10.0), "b": np.ones(10), "c": np.arange(10.0) ** 2})
     with pytest.raises(PsyvalError, match="constant"):
         reliability(data)
+
+
+def test_text_cell_rejected_not_coerced():
+    data = pd.read_csv(REFERENCE / "hs1939.csv").astype(object)
+    data.loc[5, "x3"] = "abc"
+    with pytest.raises(PsyvalError, match="item 'x3' is not numeric"):
+        reliability(data, ["x1", "x2", "x3"], name="visual")
+
+
+def test_fewer_rows_than_items_rejected():
+    data = pd.read_csv(REFERENCE / "hs1939.csv").head(5)
+    with pytest.raises(PsyvalError, match="5 usable rows for 9 items"):
+        reliability(data, [f"x{i}" for i in range(1, 10)])

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from psyval.errors import PsyvalError
+from psyval.errors import PsyvalError, PsyvalWarning
 from psyval.psychometrics import sem_fit
 
 REFERENCE = Path(__file__).parent / "reference"
@@ -306,3 +306,25 @@ def test_mlr_equality_constraints_match_lavaan():
     # lavaan stops at z = 1.155507 for y3 ~~ y7 (printed 1.156); the converged
     # value is 1.155499, so one printed number differs by 0.001.
     assert_report_matches(result, "lavaan_political_democracy_equal_mlr_summary.txt", tolerance=1.001e-3)
+
+
+def test_defined_arithmetic_gives_inf_nan_with_warning():
+    # R arithmetic, as lavaan evaluates := : no exception for a/0, log or
+    # sqrt of a negative number, or overflow.
+    model = "f =~ x1 + a*x2 + b*x3\nd1 := log(-a)\nd2 := sqrt(-a)\nd3 := a/0\nd4 := 10^10^10\nd5 := a*b\n"
+    with pytest.warns(PsyvalWarning, match="defined parameter 'd3'"):
+        result = sem_fit(model, pd.read_csv(REFERENCE / "hs1939.csv"))
+    table = result.parameters.set_index("lhs")
+    assert math.isnan(table.loc["d1", "est"])
+    assert math.isnan(table.loc["d2", "est"])
+    assert table.loc["d3", "est"] == math.inf
+    assert table.loc["d4", "est"] == math.inf
+    assert math.isfinite(table.loc["d5", "est"])
+    assert "    d3                  Inf" in result.summary_text()
+    codes = [d.code for d in result.diagnostics]
+    assert codes.count("defined_not_finite") == 4
+
+
+def test_defined_name_reusing_label_rejected():
+    with pytest.raises(PsyvalError, match="'a' reuses the name"):
+        sem_fit("f =~ x1 + a*x2 + x3\na := 2*a\n", pd.read_csv(REFERENCE / "hs1939.csv"))

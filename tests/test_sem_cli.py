@@ -217,3 +217,65 @@ def test_machine_formats_echo_dropped_rows(runner, hs_model, output_format):
                                   "--format", output_format])
     assert result.exit_code == 0
     assert "psyval: listwise deletion dropped 148 of 301 rows" in result.stderr
+
+
+def _write_bad_input(tmp_path: Path, kind: str) -> Path:
+    """Write one kind of broken data file and return its path."""
+    hs = pd.read_csv(REFERENCE / "hs1939.csv").head(40)
+    if kind == "empty":
+        path = tmp_path / "empty.csv"
+        path.write_text("")
+    elif kind == "not_utf8":
+        path = tmp_path / "latin1.csv"
+        path.write_bytes("x1,x2\n1,\xe9\n".encode("latin-1"))
+    elif kind == "malformed":
+        path = tmp_path / "malformed.csv"
+        path.write_text('x1,x2,x3\n1,"2,3\n4,5,6\n')
+    elif kind == "parquet":
+        path = tmp_path / "broken.parquet"
+        path.write_bytes(b"PAR1xx")
+    elif kind == "infinite":
+        path = tmp_path / "inf.csv"
+        hs.assign(x2=hs["x2"].where(hs.index != 3, np.inf)).to_csv(path, index=False)
+    elif kind == "duplicate_columns":
+        path = tmp_path / "dup.csv"
+        path.write_text("x1,x2,x2\n" + "\n".join(f"{i},{i % 3},{i % 5}" for i in range(20)) + "\n")
+    else:
+        raise ValueError(kind)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["empty", "not_utf8", "malformed", "parquet", "infinite", "duplicate_columns"])
+@pytest.mark.parametrize("command", ["sem-fit", "efa", "reliability"])
+def test_broken_data_is_one_line_exit_2(runner, hs_model, tmp_path, kind, command):
+    path = _write_bad_input(tmp_path, kind)
+    arguments = {"sem-fit": ["sem-fit", str(hs_model), str(path)], "efa": ["efa", str(path)],
+                 "reliability": ["reliability", str(path), "--group", "a=x1,x2,x3"]}[command]
+    result = runner.invoke(main, arguments)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("psyval: error: ")
+
+
+def test_non_utf8_model_is_one_line_exit_2(runner, tmp_path):
+    model = tmp_path / "latin1.lav"
+    model.write_bytes("# mod\xe8le\nf =~ x1 + x2 + x3\n".encode("latin-1"))
+    result = runner.invoke(main, ["sem-fit", str(model), str(REFERENCE / "hs1939.csv")])
+    assert result.exit_code == 2
+    assert "is not UTF-8 text" in result.stderr
+
+
+@pytest.mark.parametrize(("group", "message"), [
+    ("a=x1,x1,x2", "lists items ['x1'] more than once"),
+    ("a=x1,x2,x10", "are linearly dependent"),
+])
+def test_reliability_bad_groups_exit_2(runner, tmp_path, group, message):
+    data = pd.read_csv(REFERENCE / "hs1939.csv")
+    data["x10"] = data["x1"] + data["x2"]
+    path = tmp_path / "x10.csv"
+    data.to_csv(path, index=False)
+    result = runner.invoke(main, ["reliability", str(path), "--group", group])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.output

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from psyval.errors import DataQualityWarning, PsyvalError
+from psyval.psychometrics.input_checks import check_full_rank, check_numeric_items, check_unique_items
 
 logger = logging.getLogger(__name__)
 
@@ -196,6 +197,24 @@ def _correlation(frame: pd.DataFrame, missing: MissingRule) -> tuple[np.ndarray,
     raise PsyvalError(f"unknown missing-data rule {missing!r}: use 'listwise' or 'pairwise'")
 
 
+def _default_items(data: pd.DataFrame) -> list[str]:
+    """Return the columns that hold at least one number, warning about the text-only ones left out.
+
+    A column with numbers and a few text cells is kept, so the numeric check
+    rejects it by name instead of dropping it silently.
+    """
+    columns, skipped = [], []
+    for column in data.columns:
+        if pd.to_numeric(data[column], errors="coerce").notna().any():
+            columns.append(column)
+        else:
+            skipped.append(column)
+    if skipped:
+        warnings.warn(f"columns {skipped!r} hold no numbers and are left out of the EFA", DataQualityWarning,
+                      stacklevel=3)
+    return columns
+
+
 def _phi_in_loading_order(analyzer: object, loadings: np.ndarray) -> np.ndarray | None:
     """Return the factor correlations in the column order of ``loadings``.
 
@@ -253,17 +272,20 @@ def efa(
 
     if method not in _PREFIX:
         raise PsyvalError(f"unknown extraction method {method!r}: use minres, ml or principal")
-    columns = items if items is not None else [c for c in data.columns if pd.api.types.is_numeric_dtype(data[c])]
+    columns = list(items) if items is not None else _default_items(data)
     absent = [c for c in columns if c not in data.columns]
     if absent:
         raise PsyvalError(f"items {absent!r} are not columns of the data")
     if len(columns) < 3:
         raise PsyvalError(f"EFA needs at least 3 numeric items, got {len(columns)}: {list(columns)!r}")
+    check_unique_items(columns, "the EFA")
+    check_numeric_items(data, columns, "the EFA")
     frame = data[columns].apply(pd.to_numeric, errors="coerce")
     constant = [c for c in columns if frame[c].nunique() <= 1]
     if constant:
         raise PsyvalError(f"items {constant!r} are constant: drop them before the EFA")
     correlation, n_used = _correlation(frame, missing)
+    check_full_rank(correlation, columns, n_used, "the EFA")
     overall_kmo, item_kmo = kmo(correlation)
     bartlett = bartlett_sphericity(correlation, n_used)
     parallel, suggested = parallel_analysis(correlation, n_used)

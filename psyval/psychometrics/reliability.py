@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from psyval.errors import DataQualityWarning, PsyvalError
+from psyval.psychometrics.input_checks import check_full_rank, check_numeric_items, check_unique_items
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +189,8 @@ def reliability(
     unknown = [item for item in reverse if item not in items]
     if unknown:
         raise PsyvalError(f"reverse-keyed items {unknown!r} are not items of scale {name!r}")
+    check_unique_items(items, f"scale {name!r}")
+    check_numeric_items(data, items, f"scale {name!r}")
     frame = data[items].apply(pd.to_numeric, errors="coerce")
     complete = frame.dropna()
     if len(complete) < len(frame):
@@ -211,6 +214,7 @@ def reliability(
     covariance = np.cov(values, rowvar=False)
     sd = np.sqrt(np.diag(covariance))
     correlation = covariance / np.outer(sd, sd)
+    check_full_rank(correlation, items, n_obs, f"scale {name!r}")
     statistics = _alpha_statistics(covariance, n_obs)
     person_means = values.mean(axis=1)
     total = pd.DataFrame([{

@@ -8,6 +8,7 @@ deletion reports the rows it drops, and FIML keeps every row.
 
 from __future__ import annotations
 
+import csv
 import logging
 import warnings
 from dataclasses import dataclass
@@ -57,6 +58,43 @@ def responses_to_wide(responses: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index(drop=True)
 
 
+def _read_delimited(path: Path, separator: str) -> pd.DataFrame:
+    """Read a UTF-8 CSV or TSV file, turning pandas' parse errors into one-line PsyvalErrors."""
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            header = next(csv.reader(handle, delimiter=separator), [])
+        frame = pd.read_csv(path, sep=separator, encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise PsyvalError(
+            f"data file {str(path)!r} is not UTF-8 text (byte {error.start}): save it as UTF-8 CSV"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise PsyvalError(f"data file {str(path)!r} is empty: pass a CSV file with a header row and data rows") from None
+    except (pd.errors.ParserError, csv.Error) as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise PsyvalError(f"data file {str(path)!r} is not valid CSV ({first_line}): fix the quoting or the field count") from None
+    # pandas renames a repeated column to x2.1, which would silently fit the
+    # wrong variable, so repeated header names are rejected.
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise PsyvalError(f"data file {str(path)!r} repeats the column names {duplicates!r}: give each column a unique name")
+    if frame.empty:
+        raise PsyvalError(f"data file {str(path)!r} has a header but no data rows: pass a file with responses")
+    return frame
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """Read a Parquet file, turning pyarrow's errors for broken files into one-line PsyvalErrors."""
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError, ArrowIOError an OSError.
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise PsyvalError(f"data file {str(path)!r} is not a readable Parquet file ({first_line})") from None
+    if frame.empty:
+        raise PsyvalError(f"data file {str(path)!r} has no data rows: pass a file with responses")
+    return frame
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV or Parquet file, or a psyval results folder, into a DataFrame.
 
@@ -77,9 +115,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise PsyvalError(f"data file {str(path)!r} not found: pass a CSV or Parquet file or a results folder")
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
-        frame = pd.read_parquet(path)
+        frame = _read_parquet(path)
     elif suffix in (".csv", ".txt", ".tsv"):
-        frame = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+        frame = _read_delimited(path, "\t" if suffix == ".tsv" else ",")
     else:
         raise PsyvalError(f"unsupported data file type {suffix!r} for {str(path)!r}: use .csv or .parquet")
     if {"respondent", "item", "expected_value"} <= set(frame.columns):
@@ -112,6 +150,10 @@ def check_columns(frame: pd.DataFrame, variables: list[str]) -> None:
                     f"column {name!r} is not numeric (value {bad.iloc[0]!r}): recode it to numbers before fitting"
                 )
         values = pd.to_numeric(column, errors="coerce").dropna()
+        if np.isinf(values.to_numpy(dtype=float)).any():
+            raise PsyvalError(
+                f"column {name!r} contains infinite values: replace them with numbers or leave the cells empty"
+            )
         if values.nunique() <= 1:
             raise PsyvalError(
                 f"column {name!r} is constant ({values.iloc[0] if len(values) else 'all missing'}): "

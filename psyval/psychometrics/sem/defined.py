@@ -17,22 +17,24 @@ import numpy as np
 from psyval.errors import PsyvalError
 from psyval.psychometrics.sem.syntax import Definition
 
+# R's arithmetic, which lavaan uses: division by zero, log of a negative
+# number, sqrt of a negative number and overflow give Inf or NaN, not errors.
 _BINARY: dict[type, Callable[[float, float], float]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.Pow: operator.pow,
+    ast.Add: np.add,
+    ast.Sub: np.subtract,
+    ast.Mult: np.multiply,
+    ast.Div: np.divide,
+    ast.Pow: np.power,
 }
-_UNARY: dict[type, Callable[[float], float]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
-_FUNCTIONS: dict[str, Callable[[float], float]] = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "abs": abs}
+_UNARY: dict[type, Callable[[float], float]] = {ast.USub: np.negative, ast.UAdd: np.positive}
+_FUNCTIONS: dict[str, Callable[[float], float]] = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs}
 
 
 def _evaluate(node: ast.AST, values: Mapping[str, float], text: str) -> float:
     if isinstance(node, ast.Expression):
         return _evaluate(node.body, values, text)
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-        return float(node.value)
+        return np.float64(node.value)
     if isinstance(node, ast.Name):
         if node.id not in values:
             raise PsyvalError(
@@ -70,7 +72,13 @@ def evaluate_definitions(definitions: list[Definition], labels: Mapping[str, flo
     values = dict(labels)
     result = {}
     for definition in definitions:
-        value = _evaluate(compile_definition(definition), values, definition.expression)
+        if definition.name in values:
+            raise PsyvalError(
+                f"defined parameter {definition.name!r} reuses the name of a model label or an earlier definition: "
+                "give it a new name"
+            )
+        with np.errstate(all="ignore"):
+            value = float(_evaluate(compile_definition(definition), values, definition.expression))
         values[definition.name] = value
         result[definition.name] = value
     return result

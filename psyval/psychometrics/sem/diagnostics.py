@@ -28,7 +28,8 @@ class Diagnostic:
 
     ``code`` is one of ``nonconvergence``, ``underidentified``,
     ``unscaled_latent``, ``singular_information``, ``heywood``,
-    ``implied_not_pd``, ``latent_not_pd`` and ``missing_data`` (rows dropped).
+    ``implied_not_pd``, ``latent_not_pd``, ``defined_not_finite`` and
+    ``missing_data`` (rows dropped).
     """
 
     code: str

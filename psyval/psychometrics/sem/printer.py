@@ -23,6 +23,8 @@ _HEADER = "                   Estimate  Std.Err  z-value  P(>|z|)   Std.lv  Std.
 def _number(value: float, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
+    if math.isinf(value):
+        return "Inf" if value > 0 else "-Inf"  # R's spelling, as lavaan prints it
     return f"{value:.{digits}f}"
 
 

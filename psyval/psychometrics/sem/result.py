@@ -19,7 +19,7 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from psyval import __version__
-from psyval.errors import PsyvalError
+from psyval.errors import PsyvalError, PsyvalWarning
 from psyval.psychometrics.sem import diagnostics as checks
 from psyval.psychometrics.sem.data import PreparedData, biased_covariance, prepare_data
 from psyval.psychometrics.sem.defined import delta_method, evaluate_definitions
@@ -411,6 +411,13 @@ def _diagnose(model: SemModel, estimates: Estimates, table: pd.DataFrame, df: in
     found = checks.check_convergence(estimates.converged, estimates.iterations, estimates.gradient_max)
     found += checks.check_identification(df, model.unscaled_latent, estimates.information, free_names)
     found += checks.check_heywood(table.rename(columns={"std.all": "std_all"}), model.latent)
+    for row in table[table["op"] == ":="].itertuples():
+        if not math.isfinite(row.est):
+            # lavaan reports Inf or NaN here as well, but silently.
+            found.append(checks.Diagnostic(
+                code="defined_not_finite", severity="warning", subject=row.lhs, category=PsyvalWarning,
+                message=f"defined parameter {row.lhs!r} := {row.rhs} is {row.est} at the estimates "
+                        "(division by zero, log or sqrt of a negative number, or overflow)"))
     sigma = model.implied_covariance(estimates.theta)
     found += checks.check_positive_definite(sigma, model.observed, "covariance matrix of the observed variables",
                                             "implied_not_pd")
@@ -442,5 +449,8 @@ def fit_from_file(model_path: str, data_path: str, estimator: Estimator = "ML", 
     path = Path(model_path)
     if not path.is_file():
         raise PsyvalError(f"model file {model_path!r} not found: pass a text file with lavaan syntax")
-    return sem_fit(path.read_text(encoding="utf-8"), read_table(data_path), estimator=estimator, missing=missing,
-                   max_iterations=max_iterations)
+    try:
+        syntax = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise PsyvalError(f"model file {model_path!r} is not UTF-8 text (byte {error.start}): save it as UTF-8") from None
+    return sem_fit(syntax, read_table(data_path), estimator=estimator, missing=missing, max_iterations=max_iterations)
