@@ -328,3 +328,19 @@ def test_defined_arithmetic_gives_inf_nan_with_warning():
 def test_defined_name_reusing_label_rejected():
     with pytest.raises(PsyvalError, match="'a' reuses the name"):
         sem_fit("f =~ x1 + a*x2 + x3\na := 2*a\n", pd.read_csv(REFERENCE / "hs1939.csv"))
+
+
+def test_statement_continues_on_next_line():
+    # R: cfa("visual =~ x1 + x2 +\n   x3\ntextual =~ x4 + x5\n + x6", data = HolzingerSwineford1939)
+    # gives npar 13 and chisq 24.361, as the same model written on two lines does.
+    model = "visual =~ x1 + x2 +\n   x3\ntextual =~ x4 + x5\n + x6\n"
+    result = sem_fit(model, pd.read_csv(REFERENCE / "hs1939.csv"))
+    assert result.fit_measures["npar"] == 13
+    assert result.fit_measures["chisq"] == pytest.approx(24.361, abs=PRINTED)
+
+
+def test_repeated_term_in_one_statement_merged():
+    # R: cfa("f =~ x1 + x1 + x2 + x3", data = HolzingerSwineford1939) has npar 6.
+    result = sem_fit("f =~ x1 + x1 + x2 + x3", pd.read_csv(REFERENCE / "hs1939.csv"))
+    assert result.fit_measures["npar"] == 6
+    assert (result.parameters["op"] == "=~").sum() == 3

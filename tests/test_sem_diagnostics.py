@@ -145,6 +145,9 @@ def test_model_variable_missing_from_data():
     [
         ("f =~ x1 + x2\nx1 | t1", "thresholds"),
         ("f =~ x1 + x2\nx1 ~ 1", "intercept statement"),
+        ("f =~ x1 + x2 + x3\nx1 ~~ x1\nx1 ~~ x1", "duplicate model element 'x1 ~~ x1'"),
+        ("f =~ x1 + x2 + x3\nx1 ~~ x2\nx2 ~~ x1", "duplicate model element 'x1 ~~ x2'"),
+        ("f =~ x1 + x2 + x3 +", "cannot read term"),
         ("f =~ start(0.5)*x1 + x2", "unsupported modifier"),
         ("", "empty"),
         ("f =~ x1 + x2\nab := a*q", "unknown label 'a'"),

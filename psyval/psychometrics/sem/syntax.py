@@ -74,14 +74,35 @@ class ParsedModel:
         return {term.label for term in self.terms if term.label is not None}
 
 
+# lavaan 0.6 joins a line to the next one when it ends with an operator or
+# the next line starts with one, so a long statement can span lines.
+_CONTINUES_AFTER = ("+", "*", "~", ",", "-", "/", "^", "(", ":=")
+_CONTINUES_BEFORE = ("+", "*", "~", "=~", ",", "-", "/", "^", ")")
+
+
 def _split_statements(syntax: str) -> list[str]:
+    lines = [line.split("#", 1)[0].split("!", 1)[0].strip() for line in syntax.splitlines()]
+    lines = [line for line in lines if line]
+    joined: list[str] = []
+    for line in lines:
+        if joined and (joined[-1].endswith(_CONTINUES_AFTER) or line.startswith(_CONTINUES_BEFORE)):
+            joined[-1] = f"{joined[-1]} {line}"
+        else:
+            joined.append(line)
     statements = []
-    for line in syntax.splitlines():
-        line = line.split("#", 1)[0].split("!", 1)[0]
+    for line in joined:
         for statement in line.split(";"):
             if statement.strip():
                 statements.append(statement.strip())
     return statements
+
+
+def _element_key(lhs: str, operator: str, rhs: str) -> tuple[str, str, str]:
+    """Return the identity of a model element; ``a ~~ b`` and ``b ~~ a`` are the same one."""
+    if operator == "~~":
+        first, second = sorted((lhs, rhs))
+        return first, operator, second
+    return lhs, operator, rhs
 
 
 def _parse_modifier(modifier: str, statement: str) -> tuple[str | None, float | None]:
@@ -120,10 +141,11 @@ def parse_model(syntax: str) -> ParsedModel:
         cannot be read.
     """
     parsed = ParsedModel()
+    seen: dict[tuple[str, str, str], int] = {}
     statements = _split_statements(syntax)
     if not statements:
         raise PsyvalError("the model syntax is empty: write at least one 'latent =~ item' line")
-    for statement in statements:
+    for position, statement in enumerate(statements):
         for symbol, meaning in _UNSUPPORTED.items():
             if symbol in statement and symbol not in ("<", ">"):
                 raise PsyvalError(f"unsupported lavaan syntax in {statement!r}: {meaning} are not implemented")
@@ -140,8 +162,8 @@ def parse_model(syntax: str) -> ParsedModel:
             continue
         if rhs_text.strip() == "1":
             raise PsyvalError(
-                f"intercept statement {statement!r} is not supported: intercepts are estimated "
-                "automatically with --missing fiml or --estimator MLR"
+                f"intercept statement {statement!r} is not supported: psyval estimates intercepts "
+                "only with --missing fiml, where they are added automatically"
             )
         for lhs in (name.strip() for name in lhs_text.split(",")):
             if not re.fullmatch(_NAME, lhs):
@@ -155,6 +177,15 @@ def parse_model(syntax: str) -> ParsedModel:
                 label, fixed = (None, None)
                 if match.group("mod") is not None:
                     label, fixed = _parse_modifier(match.group("mod"), statement)
+                key = _element_key(lhs, operator, match.group("name"))
+                if key in seen:
+                    if seen[key] == position and match.group("mod") is None:
+                        # lavaan merges a term repeated within one statement.
+                        continue
+                    raise PsyvalError(
+                        f"duplicate model element {' '.join(key)!r} in {statement!r}: write each parameter once"
+                    )
+                seen[key] = position
                 if label == _FREE:
                     label = None
                     parsed.freed.add((lhs, match.group("name")))
