@@ -103,8 +103,10 @@ def _manifest_path(out: Path) -> Path:
 @click.option("--judge", "judges", multiple=True, type=click.Choice(JUDGE_NAMES),
               help="Judge (repeatable; default refusal and rubric).")
 @click.option("--judge-model", default=None,
-              help="Rubric judge model (default: the probed model) or the llama-guard model folder.")
+              help="Model of the rubric judge (default: the probed model).")
 @click.option("--judge-backend", default=None, help="Backend of --judge-model for the rubric judge (default: --backend).")
+@click.option("--guard-model", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Local Llama Guard-family model folder for the llama-guard judge.")
 @click.option("--temperature", type=float, default=0.1, show_default=True, help="Sampling temperature.")
 @click.option("--top-p", type=float, default=0.75, show_default=True, help="Nucleus sampling mass.")
 @click.option("--max-new-tokens", type=click.IntRange(min=1), default=64, show_default=True,
@@ -130,6 +132,7 @@ def probe(
     judges: tuple[str, ...],
     judge_model: str | None,
     judge_backend: str | None,
+    guard_model: Path | None,
     temperature: float,
     top_p: float,
     max_new_tokens: int,
@@ -206,7 +209,7 @@ def probe(
                 judge_backend_obj = backend_from_options(**judge_settings)
             judge_objects.append(load_judge("rubric", backend=judge_backend_obj))
         elif name == "llama-guard":
-            judge_objects.append(load_judge("llama-guard", model_path=judge_model, device=backend_settings["device"]))
+            judge_objects.append(load_judge("llama-guard", model_path=guard_model, device=backend_settings["device"]))
         else:
             judge_objects.append(load_judge(name))
 

@@ -111,7 +111,7 @@ class LlamaGuardJudge(Judge):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if model_path is None:
-            raise PsyvalError("the llama-guard judge needs a local model folder; pass --judge-model PATH")
+            raise PsyvalError("the llama-guard judge needs a local model folder; pass --guard-model PATH")
         path = Path(model_path).expanduser()
         if not path.is_dir():
             raise PsyvalError(f"llama-guard model folder {str(path)!r} not found; give a local transformers folder")
