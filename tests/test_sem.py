@@ -344,3 +344,29 @@ def test_repeated_term_in_one_statement_merged():
     result = sem_fit("f =~ x1 + x1 + x2 + x3", pd.read_csv(REFERENCE / "hs1939.csv"))
     assert result.fit_measures["npar"] == 6
     assert (result.parameters["op"] == "=~").sum() == 3
+
+
+def test_mlr_tli_above_one_noted():
+    # R: fitMeasures(cfa("f =~ x4 + x5 + x6 + x8", data = HolzingerSwineford1939, estimator = "MLR"),
+    #                c("tli", "tli.scaled", "tli.robust"))  ->  1.005 1.007 1.007
+    result = sem_fit("f =~ x4 + x5 + x6 + x8", pd.read_csv(REFERENCE / "hs1939.csv"), estimator="MLR")
+    measures = result.fit_measures
+    assert measures["tli.unbounded"] == pytest.approx(1.005, abs=PRINTED)
+    assert measures["tli.scaled.unbounded"] == pytest.approx(1.007, abs=PRINTED)
+    assert measures["tli.robust.unbounded"] == pytest.approx(1.007, abs=PRINTED)
+    assert measures["tli.scaled"] == 1.0
+    assert "TLI is bounded to [0, 1]; the unbounded value, which lavaan prints, is 1.005." in result.notes
+    assert "Scaled TLI is bounded to [0, 1]; the unbounded value, which lavaan prints, is 1.007." in result.notes
+    assert "Robust TLI is bounded to [0, 1]; the unbounded value, which lavaan prints, is 1.007." in result.notes
+
+
+def test_fiml_footer_names_fiml_and_optimizer():
+    data = pd.read_csv(REFERENCE / "hs1939_missing.csv")
+    data.loc[len(data)] = [float("nan")] * data.shape[1]
+    model = (REFERENCE / "hs1939.lav").read_text()
+    result = sem_fit(model, data, missing="fiml")
+    text = result.summary_text()
+    assert "FIML left out 1 of 302 rows in which every" in text
+    assert "Listwise deletion" not in text
+    assert "Optimizer BFGS+NEWTON" in text
+    assert "SLSQP" not in text

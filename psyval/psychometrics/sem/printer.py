@@ -250,7 +250,12 @@ def _footer(result: SemResult) -> list[str]:
         lines.append("")
     notes = list(result.notes)
     if result.info["n_dropped"]:
-        notes.insert(0, f"Listwise deletion dropped {result.info['n_dropped']} of {result.info['n_total']} rows.")
+        if result.info.get("missing") == "fiml":
+            dropped = f"FIML left out {result.info['n_dropped']} of {result.info['n_total']} rows in which every " \
+                      "model variable is missing."
+        else:
+            dropped = f"Listwise deletion dropped {result.info['n_dropped']} of {result.info['n_total']} rows."
+        notes.insert(0, dropped)
     if notes:
         lines.append("Notes (psyval):")
         for note in notes:

@@ -427,15 +427,24 @@ def _diagnose(model: SemModel, estimates: Estimates, table: pd.DataFrame, df: in
     return found
 
 
+_OPTIMIZER_NOTES = {
+    "SLSQP+SCORING": "Optimizer SLSQP+SCORING: semopy's SLSQP, then Fisher-scoring steps to a gradient below 1e-7; "
+                     "iterations count both, so they differ from lavaan's NLMINB count.",
+    "BFGS+NEWTON": "Optimizer BFGS+NEWTON: scipy's BFGS on the FIML likelihood, then Newton steps on the observed "
+                   "information; iterations count both, so they differ from lavaan's NLMINB count.",
+}
+
+
 def _notes(measures: dict[str, float], estimates: Estimates) -> list[str]:
-    notes = [
-        "Optimizer SLSQP+SCORING: semopy's SLSQP, then Fisher-scoring steps to a gradient below 1e-7; iterations count both, so they differ from lavaan's NLMINB count.",
-    ]
+    notes = []
+    if estimates.optimizer in _OPTIMIZER_NOTES:
+        notes.append(_OPTIMIZER_NOTES[estimates.optimizer])
     if estimates.n_patterns is not None:
         notes.append("lavaan's robust CFI, TLI and RMSEA for incomplete data are not computed.")
-    raw = measures.get("tli.unbounded", float("nan"))
-    if not math.isnan(raw) and raw != measures["tli"]:
-        notes.append(f"TLI is bounded to [0, 1]; the unbounded value, which lavaan prints, is {raw:.3f}.")
+    for key, label in (("tli", "TLI"), ("tli.scaled", "Scaled TLI"), ("tli.robust", "Robust TLI")):
+        raw = measures.get(f"{key}.unbounded", float("nan"))
+        if not math.isnan(raw) and raw != measures[key]:
+            notes.append(f"{label} is bounded to [0, 1]; the unbounded value, which lavaan prints, is {raw:.3f}.")
     return notes
 
 

@@ -120,6 +120,7 @@ def _scaled_user_test(chisq: float, df: int, trace_difference: float, baseline_s
     measures["cfi.scaled"] = min(max(1 - max(chisq_scaled - df, 0.0) / denominator, 0.0), 1.0) if denominator else 1.0
     tli = (baseline_scaled / baseline_df - chisq_scaled / df) / (baseline_scaled / baseline_df - 1)
     measures["tli.scaled"] = min(max(tli, 0.0), 1.0)
+    measures["tli.scaled.unbounded"] = tli
     measures.update(_scaled_rmsea(chisq, chisq_scaled, df, factor, n_obs))
     return measures
 
@@ -202,7 +203,7 @@ def _robust_incremental(chisq: float, df: int, factor: float, baseline_chisq: fl
     denominator = max(user, baseline, 0.0)
     cfi = 1 - max(user, 0.0) / denominator if denominator > 0 else 1.0
     tli = 1 - (user / df) / (baseline / baseline_df) if df > 0 and baseline > 0 else 1.0
-    return {"cfi.robust": min(max(cfi, 0.0), 1.0), "tli.robust": min(max(tli, 0.0), 1.0)}
+    return {"cfi.robust": min(max(cfi, 0.0), 1.0), "tli.robust": min(max(tli, 0.0), 1.0), "tli.robust.unbounded": tli}
 
 
 def _observed_information(model: SemModel, theta: np.ndarray, sample_cov: np.ndarray) -> np.ndarray:
