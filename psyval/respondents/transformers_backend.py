@@ -72,7 +72,7 @@ class TransformersBackend(Backend):
         device: str = "cpu",
         trust_remote_code: bool = False,
         revision: str | None = None,
-        batch_size: int = 16,
+        batch_size: int = 64,
         reuse_prefix: bool = True,
     ) -> None:
         import torch
@@ -138,7 +138,7 @@ class TransformersBackend(Backend):
             "model_source": self.source.kind,
             "model_origin": self.source.origin,
             "upstream_model_id": self.source.upstream_id,
-            "revision": self.revision or getattr(self.model.config, "_commit_hash", None),
+            "revision": self.revision or self.source.revision or getattr(self.model.config, "_commit_hash", None),
             "dtype": str(self.model.dtype).removeprefix("torch."),
             "device": str(self.device),
             "chat_template_sha256": hashlib.sha256(template.encode()).hexdigest() if template else None,
@@ -243,8 +243,10 @@ class TransformersBackend(Backend):
         ``shared_prefix`` is given and prefix reuse is on, its key/value cache is
         computed once and shared by every prompt that starts with it.
         """
+        return self._logprobs_of_ids([self.encode(p) for p in prompts], shared_prefix)
+
+    def _logprobs_of_ids(self, encoded: list[list[int]], shared_prefix: str) -> Any:
         torch = self._torch
-        encoded = [self.encode(p) for p in prompts]
         if any(not ids for ids in encoded):
             raise PsyvalError("cannot score an empty prompt; render the messages first")
         prefix_ids: list[int] = []
@@ -307,14 +309,15 @@ class TransformersBackend(Backend):
         # A label of several tokens is scored as a continuation: the sum of the
         # log-probabilities of its tokens, each read at its own position.
         log.debug("scoring %d options as multi-token continuations", len(options))
-        extended: list[str] = []
+        extended: list[list[int]] = []
         targets: list[tuple[int, int, int]] = []  # (prompt row, option index, token id)
         for row, prompt in enumerate(prompts):
+            base = self.encode(prompt)
             for k, ids in enumerate(option_ids[row]):
                 for step, token in enumerate(ids):
-                    extended.append(prompt + self.tokenizer.decode(ids[:step]) if step else prompt)
+                    extended.append(base + ids[:step])
                     targets.append((row, k, token))
-        logprobs = self.next_token_logprobs(extended, shared_prefix)
+        logprobs = self._logprobs_of_ids(extended, shared_prefix)
         sums = [[0.0] * len(options) for _ in prompts]
         for n, (row, k, token) in enumerate(targets):
             sums[row][k] += float(logprobs[n, token])
