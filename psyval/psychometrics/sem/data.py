@@ -140,6 +140,8 @@ def check_columns(frame: pd.DataFrame, variables: list[str]) -> None:
             f"model variables {absent!r} are missing from the data: rename the model terms or the columns "
             f"(available columns: {available}{', ...' if frame.shape[1] > 12 else ''})"
         )
+    if len(frame) < 2:
+        raise PsyvalError(f"the data have {len(frame)} row(s): a covariance matrix needs more rows than variables")
     for name in variables:
         column = frame[name]
         if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):

@@ -14,6 +14,7 @@ import numpy as np
 
 from psyval.errors import (
     ConvergenceWarning,
+    DataQualityWarning,
     HeywoodWarning,
     IdentificationWarning,
     NotPositiveDefiniteWarning,
@@ -28,7 +29,7 @@ class Diagnostic:
 
     ``code`` is one of ``nonconvergence``, ``underidentified``,
     ``unscaled_latent``, ``singular_information``, ``heywood``,
-    ``implied_not_pd``, ``latent_not_pd``, ``defined_not_finite`` and
+    ``implied_not_pd``, ``latent_not_pd``, ``defined_not_finite``, ``variance_ratio`` and
     ``missing_data`` (rows dropped).
     """
 
@@ -43,23 +44,51 @@ class Diagnostic:
         return {"code": self.code, "severity": self.severity, "subject": self.subject, "message": self.message}
 
 
-def check_sample_covariance(sample_cov: np.ndarray, names: list[str]) -> None:
+def check_sample_covariance(sample_cov: np.ndarray, names: list[str], n_obs: int | None = None) -> None:
     """Raise when the sample covariance matrix is not positive definite.
 
     The ML discrepancy needs log|S|, so a singular S (collinear or duplicated
-    columns, or fewer rows than variables) cannot be fitted; semopy would
-    replace S by a nearby matrix without saying so.
+    columns, or no more rows than variables) cannot be fitted; semopy would
+    replace S by a nearby matrix without saying so. The test runs on the
+    correlation matrix, so variables on very different scales are not
+    mistaken for linearly dependent ones.
     """
-    eigenvalues, eigenvectors = np.linalg.eigh(sample_cov)
+    p = len(names)
+    if n_obs is not None and n_obs <= p:
+        raise PsyvalError(
+            f"the data have {n_obs} usable rows for {p} model variables, so the sample covariance matrix is "
+            "singular: collect more rows than variables or use fewer variables"
+        )
+    sd = np.sqrt(np.diag(sample_cov))
+    correlation = sample_cov / np.outer(sd, sd)
+    eigenvalues, eigenvectors = np.linalg.eigh(correlation)
     tolerance = 1e-10 * max(float(np.max(np.abs(eigenvalues))), 1.0)
     if eigenvalues[0] > tolerance:
         return
     vector = eigenvectors[:, 0]
     involved = [names[i] for i in np.argsort(-np.abs(vector)) if abs(vector[i]) > 0.2]
     raise PsyvalError(
-        f"the sample covariance matrix is not positive definite (smallest eigenvalue {eigenvalues[0]:.3g}); "
-        f"variables {involved!r} are linearly dependent: drop or combine one of them"
+        f"the sample covariance matrix is not positive definite (smallest eigenvalue of the correlation matrix "
+        f"{eigenvalues[0]:.3g}); variables {involved!r} are linearly dependent: drop or combine one of them"
     )
+
+
+def check_variance_ratio(sample_cov: np.ndarray, names: list[str]) -> list[Diagnostic]:
+    """Return a warning when observed variances differ by a factor above 1000.
+
+    lavaan 0.6 warns at the same ratio, because the optimizer then often
+    stops early or fails; rescaling the variables usually cures it.
+    """
+    variances = np.diag(sample_cov)
+    largest, smallest = int(np.argmax(variances)), int(np.argmin(variances))
+    if variances[largest] <= 1000 * variances[smallest]:
+        return []
+    return [Diagnostic(
+        "variance_ratio", "warning",
+        f"observed variances differ by a factor of {variances[largest] / variances[smallest]:.3g} "
+        f"({names[largest]!r} {variances[largest]:.3g}, {names[smallest]!r} {variances[smallest]:.3g}): "
+        "rescale the variables, because the optimizer may stop early",
+        "data", DataQualityWarning)]
 
 
 def check_identification(df: int, unscaled: list[str], information: np.ndarray | None,

@@ -122,7 +122,7 @@ def _estimate_complete(model: SemModel, prepared: PreparedData, estimator: Estim
     values = prepared.values
     n_obs = values.shape[0]
     sample_cov = biased_covariance(values)
-    checks.check_sample_covariance(sample_cov, model.observed)
+    checks.check_sample_covariance(sample_cov, model.observed, n_obs)
     model.set_covariate_moments(sample_cov)
     fit = fit_ml(model, sample_cov, n_obs, max_iterations=max_iterations)
     sigma = model.implied_covariance(fit.theta)
@@ -324,6 +324,8 @@ def sem_fit(
         warnings.simplefilter("always")
         prepared = prepare_data(data, model.observed, missing)
     found = [checks.Diagnostic("missing_data", "info", str(w.message), "data", w.category) for w in caught]
+    observed_variances = np.nanvar(prepared.values, axis=0)
+    found += checks.check_variance_ratio(np.diag(observed_variances), model.observed)
 
     # SEM matrices are small (tens of variables), and multi-threaded BLAS
     # spends more time waking threads than computing on them: on a loaded
