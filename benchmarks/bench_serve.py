@@ -101,7 +101,8 @@ def request_overhead(server: LlamaServer, requests: int) -> dict[str, float]:
     backend = OpenAIBackend(base_url=server.base_url, concurrency=1)
     instrument = load_instrument("pvq-40-style")
     variant = make_variants(instrument, 1)[0]
-    prompt = backend.render(item_messages(instrument, instrument.items[0], variant, None), instrument.prompts.answer_prefix)
+    messages = item_messages(instrument, instrument.items[0], variant, None)
+    prompt = backend.render(messages, instrument.prompts.answer_prefix)
     body = {"model": backend.model, "prompt": prompt, "max_tokens": 1, "temperature": 0.0, "logprobs": 20, "seed": 0}
     llama = Llama(
         str(server.model_path), n_ctx=server.context_tokens, n_threads=THREADS, n_threads_batch=THREADS,
@@ -162,7 +163,9 @@ def main() -> None:
             figures[f"survey_server_c{concurrency}"] = {"items_per_s": rate, "seconds": seconds}
             prompts = probe_prompts(backend, args.probes)
             tokens_rate, tokens, seconds = server_probe_rate(backend, prompts)
-            figures[f"probe_server_c{concurrency}"] = {"tokens_per_s": tokens_rate, "tokens": tokens, "seconds": seconds}
+            figures[f"probe_server_c{concurrency}"] = {
+                "tokens_per_s": tokens_rate, "tokens": tokens, "seconds": seconds,
+            }
             backend.close()
         figures["overhead"] = request_overhead(server, args.overhead_requests)
 

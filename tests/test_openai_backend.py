@@ -15,12 +15,16 @@ import time
 import warnings
 
 import pytest
-
 from openai_mock import MockServer, Reply, completion
+
 from psyval.errors import BackendUnavailableError, PsyvalError, UnparsedAnswerWarning
 from psyval.respondents.base import Decoding
 from psyval.respondents.http_client import JsonClient, RetryPolicy, ServerRequestError
-from psyval.respondents.openai_backend import GenerateFallbackWarning, OpenAIBackend, parse_option
+from psyval.respondents.openai_backend import (
+    GenerateFallbackWarning,
+    OpenAIBackend,
+    parse_option,
+)
 
 OPTIONS = ["1", "2", "3", "4", "5", "6"]
 SYSTEM = {"role": "system", "content": "You fill in questionnaires about yourself."}
@@ -276,7 +280,7 @@ def test_logit_bias_recovers_missing_options(mock: MockServer) -> None:
     (result,) = backend.score_options([prompt], OPTIONS)
     assert result.method == "logprob-bias"
     expected = [math.exp(-0.5 * k) for k in range(6)]
-    for option, weight in zip(OPTIONS, expected):
+    for option, weight in zip(OPTIONS, expected, strict=True):
         assert result.probabilities[option] == pytest.approx(weight / sum(expected), rel=1e-9)
     # The bias hides the full distribution, so only the unbiased options count.
     assert result.valid_mass == pytest.approx(math.exp(-1.0) + math.exp(-2.0), rel=1e-9)
@@ -390,16 +394,18 @@ def test_option_scores_match_in_process(served, smollm) -> None:  # type: ignore
     prompts = _item_prompts(served)
     remote = served.score_options(prompts, OPTIONS)
     local = smollm.score_options(prompts, OPTIONS)
-    for r, l in zip(remote, local):
+    for served_result, local_result in zip(remote, local, strict=True):
         for option in OPTIONS:
-            assert r.probabilities[option] == pytest.approx(l.probabilities[option], abs=0.05)
-        assert r.valid_mass == pytest.approx(l.valid_mass, abs=0.05)
+            assert served_result.probabilities[option] == pytest.approx(local_result.probabilities[option], abs=0.05)
+        assert served_result.valid_mass == pytest.approx(local_result.valid_mass, abs=0.05)
 
 
 def _agreement_report(server, local) -> str:  # type: ignore[no-untyped-def]
     """Return the items with the largest expected-value differences, as a text table."""
     columns = ["item", "variant", "expected", "argmax", "valid_mass"]
-    table = server.responses[columns].merge(local.responses[columns], on=["item", "variant"], suffixes=("_server", "_local"))
+    table = server.responses[columns].merge(
+        local.responses[columns], on=["item", "variant"], suffixes=("_server", "_local")
+    )
     table["abs_diff"] = (table["expected_server"] - table["expected_local"]).abs()
     worst = table.sort_values("abs_diff", ascending=False).head(8)
     same = float((table["argmax_server"] == table["argmax_local"]).mean())

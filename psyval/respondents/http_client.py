@@ -45,6 +45,23 @@ class ServerRequestError(PsyvalError):
         self.server_message = server_message
 
 
+class ServerUnreachableError(BackendUnavailableError):
+    """Every attempt of a request failed with a connection error, timeout, 429 or 5xx.
+
+    Attributes
+    ----------
+    url
+        The URL of the request.
+    reason
+        The failure of the last attempt, as one line.
+    """
+
+    def __init__(self, message: str, url: str, reason: str) -> None:
+        super().__init__(message)
+        self.url = url
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """When and how long to wait before a request is sent again.
@@ -144,9 +161,11 @@ class JsonClient:
             if not isinstance(failure, str):
                 return failure.value
             if attempt + 1 == attempts:
-                raise BackendUnavailableError(
+                raise ServerUnreachableError(
                     f"request to {url} failed after {attempts} attempt(s): {failure}; "
-                    "check that the server is running and --base-url is right"
+                    "check that the server is running and --base-url is right",
+                    url,
+                    failure,
                 )
             wait = self.retry.delay(attempt, self.rng)
             if wait_hint is not None:
@@ -237,4 +256,4 @@ def _first_line(text: str) -> str:
     return stripped.splitlines()[0] if stripped else ""
 
 
-__all__ = ["JsonClient", "RetryPolicy", "ServerRequestError", "server_message"]
+__all__ = ["JsonClient", "RetryPolicy", "ServerRequestError", "ServerUnreachableError", "server_message"]

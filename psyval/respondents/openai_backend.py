@@ -31,7 +31,7 @@ import os
 import re
 import threading
 import warnings
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -40,7 +40,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from psyval.errors import BackendUnavailableError, PsyvalError, PsyvalWarning, UnparsedAnswerWarning
 from psyval.respondents.base import Backend, ChatMessage, Decoding, OptionDistribution
-from psyval.respondents.http_client import JsonClient, RetryPolicy
+from psyval.respondents.http_client import JsonClient, RetryPolicy, ServerUnreachableError
 from psyval.respondents.openai_tokenizer import load_tokenizer, resolve_tokenizer_source
 from psyval.respondents.transformers_backend import TransformersBackend, _distribution
 
@@ -55,6 +55,10 @@ OPTION_BIAS = 100.0
 
 #: New tokens generated when an answer has to be parsed from text.
 FALLBACK_MAX_TOKENS = 8
+
+#: Rendered prompts whose chat messages are kept for the chat endpoint. An
+#: evicted prompt is sent as rendered text to the completions endpoint instead.
+MAX_REMEMBERED_CHATS = 50_000
 
 
 class GenerateFallbackWarning(PsyvalWarning):
@@ -172,7 +176,9 @@ class OpenAIBackend(Backend):
         self._option_cache: dict[tuple[str, tuple[str, ...]], list[list[int]]] = {}
 
         self._lock = threading.Lock()
-        self._chat_messages: dict[str, list[ChatMessage]] = {}
+        # Fast tokenizers can fail with "Already borrowed" when threads share one.
+        self._tokenizer_lock = threading.RLock()
+        self._chat_messages: OrderedDict[str, list[ChatMessage]] = OrderedDict()
         self._logit_bias_works: bool | None = None if logit_bias == "auto" else logit_bias == "always"
         self.method_counts: Counter[str] = Counter()
         self.usage: Counter[str] = Counter()
@@ -230,14 +236,23 @@ class OpenAIBackend(Backend):
         if not answer_prefix:
             with self._lock:
                 self._chat_messages[text] = [dict(m) for m in messages]  # type: ignore[misc]
+                self._chat_messages.move_to_end(text)
+                if len(self._chat_messages) > MAX_REMEMBERED_CHATS:
+                    self._chat_messages.popitem(last=False)
         return text
 
     def encode(self, text: str) -> list[int]:
         """Tokenise a rendered prompt as the in-process backend does."""
-        return TransformersBackend.encode(self, text)  # type: ignore[arg-type]
+        with self._tokenizer_lock:
+            return TransformersBackend.encode(self, text)  # type: ignore[arg-type]
 
     def _option_ids(self, prompt: str, options: Sequence[str]) -> list[list[int]]:
-        return TransformersBackend._option_ids(self, prompt, options)  # type: ignore[arg-type]
+        with self._tokenizer_lock:
+            return TransformersBackend._option_ids(self, prompt, options)  # type: ignore[arg-type]
+
+    def _decode(self, token_ids: list[int]) -> str:
+        with self._tokenizer_lock:
+            return str(self.tokenizer.decode(token_ids))
 
     # ------------------------------------------------------------------ scoring
 
@@ -269,7 +284,7 @@ class OpenAIBackend(Backend):
             # (echo), which llama-cpp-python and Ollama do not return reliably.
             log.info("options %r span several tokens; parsing generated answers instead", list(options))
             return self._count(self._generate_and_parse(prompt, options))
-        token_texts = [self.tokenizer.decode(ids) for ids in option_ids]
+        token_texts = [self._decode(ids) for ids in option_ids]
 
         top = self._top_logprobs(prompt, self.top_logprobs, None)
         found = {text: top[text] for text in token_texts if text in top}
@@ -355,7 +370,8 @@ class OpenAIBackend(Backend):
         return self._map(lambda prompt: self._generate_one(prompt, decoding), prompts)
 
     def _generate_one(self, prompt: str, decoding: Decoding) -> str:
-        messages = self._chat_messages.get(prompt) if self.generation_endpoint == "chat" else None
+        with self._lock:
+            messages = self._chat_messages.get(prompt) if self.generation_endpoint == "chat" else None
         if messages is None:
             return self._complete(prompt, decoding)
         body = {"model": self.model, "messages": messages, **_sampling(decoding)}
@@ -416,10 +432,9 @@ class OpenAIBackend(Backend):
         # wrong URL or port than a transient failure.
         try:
             answer = self.client.get("models", retries=False)
-        except BackendUnavailableError as error:
-            reason = str(error).split(": ", 1)[-1].split("; check")[0]
+        except ServerUnreachableError as error:
             raise BackendUnavailableError(
-                f"cannot reach the server at {_redact_url(self.base_url)} ({reason}); "
+                f"cannot reach the server at {_redact_url(self.base_url)} ({error.reason}); "
                 "start the server or fix --base-url"
             ) from error
         data = answer.get("data") if isinstance(answer, dict) else None
