@@ -149,6 +149,7 @@ def test_model_variable_missing_from_data():
         ("f =~ x1 + x2 + x3\nx1 ~~ x1\nx1 ~~ x1", "duplicate model element 'x1 ~~ x1'"),
         ("f =~ x1 + x2 + x3\nx1 ~~ x2\nx2 ~~ x1", "duplicate model element 'x1 ~~ x2'"),
         ("f =~ x1 + x2 + x3 +", "cannot read term"),
+        ("f =~ x1 + x2\nf ~~ x3", "covariance f ~~ x3 between a latent and an observed variable is not supported"),
         ("f =~ start(0.5)*x1 + x2", "unsupported modifier"),
         ("", "empty"),
         ("f =~ x1 + x2\nab := a*q", "unknown label 'a'"),

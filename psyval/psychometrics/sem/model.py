@@ -55,6 +55,24 @@ class ParameterRow:
     exogenous_fixed: bool = False
 
 
+def _raise_for_mixed_covariance(parsed: ParsedModel) -> None:
+    """Raise a clear error for a latent ~~ observed covariance, which semopy cannot build.
+
+    semopy keeps latent and purely measured variables in separate covariance
+    matrices (Psi and Theta), so such a parameter has no place; lavaan adds a
+    phantom latent variable for it.
+    """
+    latent = set(parsed.latent)
+    for term in parsed.terms:
+        if term.op == "~~" and (term.lhs in latent) != (term.rhs in latent):
+            observed = term.rhs if term.lhs in latent else term.lhs
+            raise PsyvalError(
+                f"covariance {term.lhs} ~~ {term.rhs} between a latent and an observed variable is not supported: "
+                f"define a single-indicator latent variable for {observed!r} (e.g. 'f_x =~ 1*x' with 'x ~~ 0*x') "
+                "and let it covary with the other latent variable"
+            )
+
+
 class SemModel:
     """A lavaan-style model built on semopy's matrices.
 
@@ -69,6 +87,7 @@ class SemModel:
         try:
             self.semopy_model = semopy.Model(parsed.semopy_description(), mimic_lavaan=True)
         except (SyntaxError, NotImplementedError, KeyError, ValueError) as error:
+            _raise_for_mixed_covariance(parsed)
             raise PsyvalError(f"semopy could not build the model: {error}") from error
         model = self.semopy_model
         self.observed: list[str] = list(parsed.observed)
