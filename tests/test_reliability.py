@@ -111,3 +111,22 @@ def test_fewer_rows_than_items_rejected():
     data = pd.read_csv(REFERENCE / "hs1939.csv").head(5)
     with pytest.raises(PsyvalError, match="5 usable rows for 9 items"):
         reliability(data, [f"x{i}" for i in range(1, 10)])
+
+
+# R (psych 2.2.9): a <- alpha(HolzingerSwineford1939[, c("x1", "x2")]); a$alpha.drop; a$total
+TWO_ITEM_DROP = {
+    "x1": {"raw_alpha": 0.29481552, "std.alpha": 0.29734551, "G6(smc)": 0.088414353, "average_r": 0.29734551,
+           "S/N": 0.42317457, "var.r": 0.0, "med.r": 0.29734551},
+    "x2": {"raw_alpha": 0.29989721, "std.alpha": 0.29734551, "G6(smc)": 0.088414353, "average_r": 0.29734551,
+           "S/N": 0.42317457, "var.r": 0.0, "med.r": 0.29734551},
+}
+
+
+def test_two_item_drop_matches_psych():
+    result = reliability(pd.read_csv(REFERENCE / "hs1939.csv"), ["x1", "x2"], name="pair")
+    for item, expected in TWO_ITEM_DROP.items():
+        for column, value in expected.items():
+            assert result.alpha_drop.loc[item, column] == pytest.approx(value, abs=5e-4), (item, column)
+        assert math.isnan(result.alpha_drop.loc[item, "alpha se"])
+    assert result.total.loc["pair", "raw_alpha"] == pytest.approx(0.45837773, abs=5e-4)
+    assert result.total.loc["pair", "G6(smc)"] == pytest.approx(0.29734551, abs=5e-4)

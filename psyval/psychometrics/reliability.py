@@ -111,6 +111,26 @@ def _alpha_statistics(covariance: np.ndarray, n_obs: int) -> dict[str, float]:
     }
 
 
+def _two_item_drop(covariance: np.ndarray, correlation: np.ndarray, kept: int) -> dict[str, float]:
+    """Return psych 2.2.9's "if dropped" row of a two-item scale, in which one item is left.
+
+    psych fills the row from the pair: raw alpha is cov(x1, x2) / var(kept
+    item), G6 is r^2, the other statistics use the inter-item correlation r,
+    and the SE of alpha is NA.
+    """
+    r = float(correlation[0, 1])
+    return {
+        "raw_alpha": float(covariance[0, 1] / covariance[kept, kept]),
+        "std.alpha": r,
+        "G6(smc)": r**2,
+        "average_r": r,
+        "S/N": r / (1 - r),
+        "ase": float("nan"),
+        "var.r": 0.0,
+        "median_r": r,
+    }
+
+
 def omega_total(correlation: np.ndarray) -> float:
     """Return McDonald's omega total from a one-factor minres solution.
 
@@ -234,7 +254,10 @@ def reliability(
     drop_rows = []
     for i, item in enumerate(items):
         keep = [j for j in range(k) if j != i]
-        sub = _alpha_statistics(covariance[np.ix_(keep, keep)], n_obs) if len(keep) >= 2 else {}
+        if len(keep) >= 2:
+            sub = _alpha_statistics(covariance[np.ix_(keep, keep)], n_obs)
+        else:
+            sub = _two_item_drop(covariance, correlation, keep[0])
         drop_rows.append({
             "raw_alpha": sub.get("raw_alpha", float("nan")),
             "std.alpha": sub.get("std.alpha", float("nan")),
