@@ -80,7 +80,7 @@ def test_reverse_keyed_item_restores_alpha(textual):
 def test_listwise_deletion_warns_with_count():
     data = pd.read_csv(REFERENCE / "hs1939_missing.csv")
     with pytest.warns(DataQualityWarning, match="dropped 59 of 301 rows"):
-        result = reliability(data, ["x4", "x5", "x6"])
+        result = reliability(data, ["x4", "x5", "x6"], missing="listwise")
     assert result.total["n_obs"].iloc[0] == 242
 
 
@@ -130,3 +130,20 @@ def test_two_item_drop_matches_psych():
         assert math.isnan(result.alpha_drop.loc[item, "alpha se"])
     assert result.total.loc["pair", "raw_alpha"] == pytest.approx(0.45837773, abs=5e-4)
     assert result.total.loc["pair", "G6(smc)"] == pytest.approx(0.29734551, abs=5e-4)
+
+
+def test_pairwise_default_matches_psych():
+    # psych::alpha uses cov(x, use = "pairwise") by default; R call in the file.
+    expected = json.loads((REFERENCE / "psych_hs1939_missing_textual_alpha.json").read_text())
+    data = pd.read_csv(REFERENCE / "hs1939_missing.csv")
+    with pytest.warns(DataQualityWarning, match="pairwise covariances use between"):
+        result = reliability(data, ["x4", "x5", "x6"], name="textual")
+    for column in ["raw_alpha", "std.alpha", "G6(smc)", "average_r", "S/N", "ase", "mean", "sd", "median_r"]:
+        assert result.total.loc["textual", column] == pytest.approx(expected["total"][column], abs=5e-4), column
+    for item in ["x4", "x5", "x6"]:
+        for column in ["raw_alpha", "std.alpha", "G6(smc)", "average_r", "S/N", "alpha se", "med.r"]:
+            got = result.alpha_drop.loc[item, column]
+            assert got == pytest.approx(expected["alpha_drop"][item][column], abs=5e-4), (item, column)
+        for column in ["n", "raw.r", "std.r", "r.cor", "r.drop", "mean", "sd"]:
+            got = result.item_stats.loc[item, column]
+            assert got == pytest.approx(expected["item_stats"][item][column], abs=5e-4), (item, column)

@@ -279,3 +279,18 @@ def test_reliability_bad_groups_exit_2(runner, tmp_path, group, message):
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_reliability_repeated_group_name_rejected(runner):
+    result = runner.invoke(main, ["reliability", str(REFERENCE / "hs1939.csv"), "--group", "a=x1,x2",
+                                  "--group", "a=x3,x4"])
+    assert result.exit_code == 2
+    assert "--group name 'a' is given twice" in result.stderr
+
+
+@pytest.mark.parametrize(("rule", "observations"), [("pairwise", "301 observations"), ("listwise", "242 observations")])
+def test_reliability_missing_option(runner, rule, observations):
+    result = runner.invoke(main, ["reliability", str(REFERENCE / "hs1939_missing.csv"), "--group", "textual=x4,x5,x6",
+                                  "--missing", rule])
+    assert result.exit_code == 0
+    assert observations in result.stdout

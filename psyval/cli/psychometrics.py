@@ -41,6 +41,8 @@ def _parse_groups(groups: tuple[str, ...]) -> dict[str, list[str]]:
         items = [column.strip() for column in columns.split(",") if column.strip()]
         if not separator or not name.strip() or len(items) < 2:
             raise PsyvalError(f"invalid --group {group!r}: write NAME=COLUMN,COLUMN[,...] with at least 2 columns")
+        if name.strip() in parsed:
+            raise PsyvalError(f"--group name {name.strip()!r} is given twice: give each scale its own name")
         parsed[name.strip()] = items
     return parsed
 
@@ -52,9 +54,12 @@ def _parse_groups(groups: tuple[str, ...]) -> dict[str, list[str]]:
               help="Value level that defines the scales when --instrument is given.")
 @click.option("--group", "groups", multiple=True, metavar="NAME=COL,COL,...",
               help="A scale made of data columns; repeat for several scales. No item is reversed.")
+@click.option("--missing", type=click.Choice(["pairwise", "listwise"]), default="pairwise", show_default=True,
+              help="Pairwise-complete covariances (psych::alpha's default) or listwise deletion; counts are reported.")
 @click.option("--format", "output_format", type=click.Choice(_FORMATS), default="text", show_default=True,
               help="Report format: text tables, JSON, or one CSV table of totals.")
-def reliability(data: str, instrument: str | None, level: str, groups: tuple[str, ...], output_format: str) -> None:
+def reliability(data: str, instrument: str | None, level: str, groups: tuple[str, ...], missing: str,
+                output_format: str) -> None:
     """Cronbach's alpha, omega total and item statistics per value or column group of DATA."""
     from psyval.psychometrics.reliability import reliability as compute
     from psyval.psychometrics.sem.data import read_table
@@ -75,11 +80,11 @@ def reliability(data: str, instrument: str | None, level: str, groups: tuple[str
                 if len(items) < 2:
                     click.echo(f"psyval: warning: value {value!r} has one item; skipped", err=True)
                     continue
-                results.append(compute(table, items, name=value))
+                results.append(compute(table, items, name=value, missing=missing))  # type: ignore[arg-type]
         else:
             table = read_table(data)
             for name, items in _parse_groups(groups).items():
-                results.append(compute(table, items, name=name))
+                results.append(compute(table, items, name=name, missing=missing))  # type: ignore[arg-type]
     _echo_warnings(caught)
     if output_format == "csv":
         click.echo(pd.concat([r.total for r in results]).to_csv(index_label="scale"), nl=False)

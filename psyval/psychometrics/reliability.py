@@ -13,6 +13,7 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,8 @@ from psyval.errors import DataQualityWarning, PsyvalError
 from psyval.psychometrics.input_checks import check_full_rank, check_numeric_items, check_unique_items
 
 logger = logging.getLogger(__name__)
+
+MissingRule = Literal["pairwise", "listwise"]
 
 NEGATIVE_ITEM_REST = -0.2
 """Item-rest correlations below this value trigger a warning: the item probably
@@ -157,20 +160,54 @@ def omega_total(correlation: np.ndarray) -> float:
     return float(1 - np.sum(1 - communality) / correlation.sum())
 
 
+def _apply_missing_rule(frame: pd.DataFrame, missing: MissingRule, name: str) -> pd.DataFrame:
+    """Return the rows that enter the analysis, warning with the counts when data are missing."""
+    if missing == "listwise":
+        complete = frame.dropna()
+        if len(complete) < len(frame):
+            logger.info("scale %s: dropped %d of %d rows with missing items", name, len(frame) - len(complete),
+                        len(frame))
+            warnings.warn(
+                f"scale {name!r}: listwise deletion dropped {len(frame) - len(complete)} of {len(frame)} rows",
+                DataQualityWarning,
+                stacklevel=3,
+            )
+        if len(complete) < 3:
+            raise PsyvalError(f"scale {name!r} has {len(complete)} complete rows: reliability needs at least 3")
+        return complete
+    if missing == "pairwise":
+        # psych drops nothing, so rows without any answer stay in N as well.
+        present = frame.notna().astype(float)
+        counts = (present.T @ present).to_numpy()
+        smallest = int(counts.min())
+        if smallest < 3:
+            raise PsyvalError(
+                f"scale {name!r} has item pairs with {smallest} complete rows: reliability needs at least 3 per pair"
+            )
+        if smallest < len(frame):
+            warnings.warn(
+                f"scale {name!r}: pairwise covariances use between {smallest} and {len(frame)} rows per pair",
+                DataQualityWarning,
+                stacklevel=3,
+            )
+        return frame
+    raise PsyvalError(f"unknown missing-data rule {missing!r}: use 'pairwise' or 'listwise'")
+
+
 def reliability(
     data: pd.DataFrame,
     items: list[str] | None = None,
     reverse: list[str] | tuple[str, ...] = (),
     scale_range: tuple[float, float] | None = None,
     name: str = "scale",
+    missing: MissingRule = "pairwise",
 ) -> ReliabilityResult:
     """Compute Cronbach's alpha, omega total and item statistics for one scale.
 
     Parameters
     ----------
     data : pandas.DataFrame
-        Item responses, one column per item. Rows with a missing item are
-        dropped (listwise), with a DataQualityWarning that gives the count.
+        Item responses, one column per item.
     items : list of str, optional
         Columns to use; all columns by default.
     reverse : sequence of str
@@ -181,6 +218,11 @@ def reliability(
         the observed minimum and maximum of each reversed item.
     name : str
         Scale name used in warnings and output.
+    missing : {"pairwise", "listwise"}
+        ``pairwise`` (psych's default ``use = "pairwise"``) computes each
+        covariance from the rows where both items are present and each
+        person's mean from the items present; ``listwise`` first drops every
+        row with a missing item. Either rule warns with the counts.
 
     Returns
     -------
@@ -201,9 +243,9 @@ def reliability(
     item overlap using squared multiple correlations as in psych.
     """
     items = list(items) if items is not None else [str(column) for column in data.columns]
-    missing = [item for item in items if item not in data.columns]
-    if missing:
-        raise PsyvalError(f"items {missing!r} are not columns of the data: check the item ids or the column names")
+    absent = [item for item in items if item not in data.columns]
+    if absent:
+        raise PsyvalError(f"items {absent!r} are not columns of the data: check the item ids or the column names")
     if len(items) < 2:
         raise PsyvalError(f"scale {name!r} has {len(items)} item(s): reliability needs at least 2")
     unknown = [item for item in reverse if item not in items]
@@ -212,31 +254,23 @@ def reliability(
     check_unique_items(items, f"scale {name!r}")
     check_numeric_items(data, items, f"scale {name!r}")
     frame = data[items].apply(pd.to_numeric, errors="coerce")
-    complete = frame.dropna()
-    if len(complete) < len(frame):
-        logger.info("scale %s: dropped %d of %d rows with missing items", name, len(frame) - len(complete), len(frame))
-        warnings.warn(
-            f"scale {name!r}: listwise deletion dropped {len(frame) - len(complete)} of {len(frame)} rows",
-            DataQualityWarning,
-            stacklevel=2,
-        )
-    if len(complete) < 3:
-        raise PsyvalError(f"scale {name!r} has {len(complete)} complete rows: reliability needs at least 3")
-    constant = [item for item in items if complete[item].nunique() <= 1]
+    frame = _apply_missing_rule(frame, missing, name)
+    constant = [item for item in items if frame[item].nunique() <= 1]
     if constant:
         raise PsyvalError(f"items {constant!r} of scale {name!r} are constant: drop them from the scale")
-    complete = complete.copy()
+    frame = frame.copy()
     for item in reverse:
-        low, high = scale_range if scale_range is not None else (complete[item].min(), complete[item].max())
-        complete[item] = low + high - complete[item]
-    values = complete.to_numpy(dtype=float)
-    n_obs, k = values.shape
-    covariance = np.cov(values, rowvar=False)
+        low, high = scale_range if scale_range is not None else (frame[item].min(), frame[item].max())
+        frame[item] = low + high - frame[item]
+    n_obs, k = frame.shape
+    # DataFrame.cov uses pairwise-complete rows with per-pair means, as R's
+    # cov(x, use = "pairwise") does; on complete data it is the usual matrix.
+    covariance = frame.cov().to_numpy()
     sd = np.sqrt(np.diag(covariance))
     correlation = covariance / np.outer(sd, sd)
-    check_full_rank(correlation, items, n_obs, f"scale {name!r}")
+    check_full_rank(correlation, items, int(frame.notna().sum().min()), f"scale {name!r}")
     statistics = _alpha_statistics(covariance, n_obs)
-    person_means = values.mean(axis=1)
+    person_means = frame.mean(axis=1, skipna=True).dropna()
     total = pd.DataFrame([{
         "raw_alpha": statistics["raw_alpha"],
         "std.alpha": statistics["std.alpha"],
@@ -269,21 +303,25 @@ def reliability(
             "med.r": sub.get("median_r", float("nan")),
         })
     alpha_drop = pd.DataFrame(drop_rows, index=items)
-    totals = values.sum(axis=1)
     smc = _smc(correlation)
     corrected = correlation.copy()
     np.fill_diagonal(corrected, smc)
+    means = frame.mean(axis=1, skipna=True)
     item_rows = []
     for i, item in enumerate(items):
-        rest = totals - values[:, i]
+        # r.drop from the covariance matrix, as psych computes it: the
+        # covariance of the item with the rest over sqrt(var item * var rest).
+        rest = [j for j in range(k) if j != i]
+        rest_covariance = float(covariance[i, rest].sum())
+        rest_variance = float(covariance[np.ix_(rest, rest)].sum())
         item_rows.append({
-            "n": n_obs,
-            "raw.r": float(np.corrcoef(values[:, i], totals)[0, 1]),
+            "n": int(frame[item].notna().sum()),
+            "raw.r": float(frame[item].corr(means)),
             "std.r": float(correlation[i].sum() / math.sqrt(correlation.sum())),
             "r.cor": float(corrected[i].sum() / math.sqrt(corrected.sum())),
-            "r.drop": float(np.corrcoef(values[:, i], rest)[0, 1]),
-            "mean": float(values[:, i].mean()),
-            "sd": float(values[:, i].std(ddof=1)),
+            "r.drop": rest_covariance / math.sqrt(covariance[i, i] * rest_variance),
+            "mean": float(frame[item].mean()),
+            "sd": float(frame[item].std(ddof=1)),
         })
     item_stats = pd.DataFrame(item_rows, index=items)
     for item, value in item_stats["r.drop"].items():
