@@ -257,6 +257,18 @@ def test_finished_requests_not_resent(mock: MockServer, tmp_path) -> None:  # ty
     assert len(mock.requests) == 4
 
 
+def test_request_cache_from_environment(mock: MockServer, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    cache = tmp_path / "from-env.jsonl"
+    monkeypatch.setenv("PSYVAL_REQUEST_CACHE", str(cache))
+    mock.default = Reply(200, completion("text"))
+    backend = _mock_backend(mock)
+    backend.generate(["a prompt"], Decoding(max_new_tokens=2))
+    assert backend.describe()["request_cache"] == str(cache)
+    assert len(cache.read_text().splitlines()) == 1
+    _mock_backend(mock).generate(["a prompt"], Decoding(max_new_tokens=2))
+    assert len(mock.requests) == 1
+
+
 def test_unparsed_fallback_is_missing(mock: MockServer) -> None:
     backend = _mock_backend(mock, logit_bias="never")
     prompt = backend.render([SYSTEM, {"role": "user", "content": "Rate it."}], answer_prefix="Answer:")
@@ -559,7 +571,7 @@ def test_cli_wrong_port_exits_2(tmp_path) -> None:  # type: ignore[no-untyped-de
 
 
 @pytest.mark.slow
-def test_cli_survey_through_server(llama_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_survey_through_server(llama_server, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import json
 
     import pandas as pd
@@ -567,12 +579,13 @@ def test_cli_survey_through_server(llama_server, tmp_path) -> None:  # type: ign
 
     from psyval.cli import main
 
+    monkeypatch.setenv("PSYVAL_REQUEST_CACHE", str(tmp_path / "requests.jsonl"))
     out = tmp_path / "survey"
-    outcome = CliRunner().invoke(
-        main,
-        ["survey", "--backend", "openai", "--base-url", llama_server.base_url, "--concurrency", "2",
-         "--out", str(out), "--no-progress"],
-    )
+    command = [
+        "survey", "--backend", "openai", "--base-url", llama_server.base_url, "--concurrency", "2",
+        "--out", str(out), "--no-progress",
+    ]
+    outcome = CliRunner().invoke(main, command)
     assert outcome.exit_code == 0, outcome.output
     responses = pd.read_csv(out / "responses.csv")
     manifest = json.loads((out / "manifest.json").read_text())
@@ -580,3 +593,14 @@ def test_cli_survey_through_server(llama_server, tmp_path) -> None:  # type: ign
     assert manifest["model"]["backend"] == "openai"
     assert manifest["model"]["concurrency"] == 2
     assert len(manifest["model"]["chat_template_sha256"]) == 64
+    assert manifest["model"]["requests_sent"] == len(responses)
+
+    # A rerun against the same server and model sends no finished request again.
+    sent_before = llama_server.request_count()
+    rerun = CliRunner().invoke(main, command)
+    assert rerun.exit_code == 0, rerun.output
+    rerun_manifest = json.loads((out / "manifest.json").read_text())
+    assert llama_server.request_count() == sent_before
+    assert rerun_manifest["model"]["requests_sent"] == 0
+    assert rerun_manifest["model"]["requests_from_cache"] == len(responses)
+    assert pd.read_csv(out / "responses.csv")["expected"].tolist() == responses["expected"].tolist()

@@ -56,6 +56,10 @@ OPTION_BIAS = 100.0
 #: New tokens generated when an answer has to be parsed from text.
 FALLBACK_MAX_TOKENS = 8
 
+#: Environment variable naming the default request cache file, so that CLI
+#: runs can resume too.
+REQUEST_CACHE_ENV = "PSYVAL_REQUEST_CACHE"
+
 #: Rendered prompts whose chat messages are kept for the chat endpoint. An
 #: evicted prompt is sent as rendered text to the completions endpoint instead.
 MAX_REMEMBERED_CHATS = 50_000
@@ -108,8 +112,10 @@ class OpenAIBackend(Backend):
     request_cache
         A JSON Lines file that stores every finished request and its
         response. A rerun after a crash or server restart reads finished
-        requests from it instead of sending them again. Without it, finished
-        requests are remembered only for the life of this object.
+        requests from it instead of sending them again. ``None`` uses the
+        file named by the environment variable ``PSYVAL_REQUEST_CACHE`` if it
+        is set; otherwise finished requests are remembered only for the life
+        of this object.
     retry_base_delay
         Backoff cap of the first retry in seconds; it doubles per retry.
 
@@ -184,6 +190,8 @@ class OpenAIBackend(Backend):
         self.usage: Counter[str] = Counter()
         self.requests_sent = 0
         self.cache_hits = 0
+        if request_cache is None:
+            request_cache = os.environ.get(REQUEST_CACHE_ENV) or None
         self.responses = ResponseCache(Path(request_cache) if request_cache is not None else None)
 
     # ------------------------------------------------------------------ identity
@@ -218,6 +226,7 @@ class OpenAIBackend(Backend):
             "generate_fallback_used": fallbacks > 0,
             "requests_sent": self.requests_sent,
             "requests_from_cache": self.cache_hits,
+            "request_cache": str(self.responses.path) if self.responses.path is not None else None,
             "retries": self.client.retries_done,
         }
 
