@@ -105,7 +105,7 @@ class OpenAIBackend(Backend):
     prompt_format
         ``"text"`` sends completion prompts as text, which the server
         tokenises. ``"token_ids"`` sends the local tokenizer's ids, so the
-        model sees exactly the in-process tokens (vLLM and OpenAI accept
+        model receives exactly the in-process tokens (vLLM and OpenAI accept
         this; llama-cpp-python 0.3 rejects it with HTTP 422).
     check_server
         Contact ``/models`` once at start, so a wrong URL fails at once.
