@@ -294,3 +294,34 @@ def test_reliability_missing_option(runner, rule, observations):
                                   "--missing", rule])
     assert result.exit_code == 0
     assert observations in result.stdout
+
+
+def test_sem_fit_survey_folder_runs_cfa_model(runner, tmp_path):
+    # A psyval survey responses.csv: answer column, reverse and scale_points
+    # columns, and two prompt variants per item.
+    source = Path(load_instrument("pvq-40-style").path).read_text()
+    path = tmp_path / "reversed.yaml"
+    path.write_text(source.replace("  - id: sd1\n    value: self_direction\n    reverse: false",
+                                   "  - id: sd1\n    value: self_direction\n    reverse: true", 1))
+    instrument = load_instrument(path)
+    long_table = simulated_responses(instrument, n_obs=250).rename(columns={"expected_value": "answer"})
+    long_table["reverse"] = long_table["item"].map({item.id: item.reverse for item in instrument.items})
+    long_table["scale_points"] = instrument.scale.points
+    variants = pd.concat([long_table.assign(variant=0), long_table.assign(variant=1)], ignore_index=True)
+    folder = tmp_path / "survey"
+    folder.mkdir()
+    variants.to_csv(folder / "responses.csv", index=False)
+
+    shown = runner.invoke(main, ["cfa", "--instrument", str(path), str(folder), "--show-model", "--format", "json"])
+    model_text = shown.output.partition("\n\n")[0]
+    model = tmp_path / "cfa.lav"
+    model.write_text(model_text)
+    result = runner.invoke(main, ["sem-fit", str(model), str(folder), "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    assert "up to 2 rows per respondent and item" in result.stderr
+    document = json.loads(result.stdout)
+    cfa_document = json.loads(shown.stdout[shown.stdout.index("{"):])
+    assert document["fit_measures"]["chisq"] == pytest.approx(cfa_document["fit_measures"]["chisq"], abs=1e-6)
+    # sd1 is reflected back from the reverse column, so it loads positively.
+    loadings = {(row["lhs"], row["rhs"]): row["est"] for row in document["parameters"] if row["op"] == "=~"}
+    assert loadings[("self_direction", "item_sd2")] > 0

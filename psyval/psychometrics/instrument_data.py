@@ -38,14 +38,16 @@ def load_item_table(responses: str | Path | pd.DataFrame, instrument: Instrument
         Answers on the "higher is more like me" scale, reverse-keyed items
         reflected.
     """
-    from psyval.psychometrics.sem.data import read_table, responses_to_wide
+    from psyval.psychometrics.sem.data import is_long_responses, read_table, responses_to_wide
 
+    # The instrument's reverse flags are applied below, so the long table's
+    # own reverse column must not reflect the answers a first time.
     if isinstance(responses, pd.DataFrame):
         frame = responses
-        if {"respondent", "item", "expected_value"} <= set(frame.columns):
-            frame = responses_to_wide(frame)
+        if is_long_responses(frame):
+            frame = responses_to_wide(frame, reflect_reverse=False)
     else:
-        frame = read_table(responses)
+        frame = read_table(responses, reflect_reverse=False)
     columns = {}
     absent = []
     for item in instrument.items:

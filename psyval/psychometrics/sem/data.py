@@ -42,19 +42,54 @@ class PreparedData:
         return self.n_total - self.n_dropped
 
 
-def responses_to_wide(responses: pd.DataFrame) -> pd.DataFrame:
-    """Pivot a long responses table (respondent, item, expected_value) to wide.
+ITEM_PREFIX = "item_"
+_ANSWER_COLUMNS = ("expected_value", "answer")
 
-    Returns one row per respondent and one column per item id.
+
+def is_long_responses(frame: pd.DataFrame) -> bool:
+    """Return whether ``frame`` is a long responses table (one row per respondent and item)."""
+    return {"respondent", "item"} <= set(frame.columns) and any(c in frame.columns for c in _ANSWER_COLUMNS)
+
+
+def responses_to_wide(responses: pd.DataFrame, reflect_reverse: bool = True) -> pd.DataFrame:
+    """Pivot a long responses table to one row per respondent and one ``item_<id>`` column per item.
+
+    The answer is ``expected_value`` or, in a ``psyval survey`` responses.csv,
+    ``answer``. With ``reflect_reverse`` and the survey's ``reverse`` and
+    ``scale_points`` columns, reverse-keyed answers become
+    ``scale_points + 1 - answer``, as the survey's scoring does. Several rows
+    for one respondent and item (prompt variants) are averaged, with a
+    DataQualityWarning that says so. The ``item_`` prefix matches the model
+    that ``psyval cfa --show-model`` prints.
     """
-    required = {"respondent", "item", "expected_value"}
-    missing = required - set(responses.columns)
-    if missing:
+    if not {"respondent", "item"} <= set(responses.columns):
         raise PsyvalError(
-            f"responses table lacks columns {sorted(missing)!r}: a long table needs respondent, item and expected_value"
+            f"responses table lacks columns {sorted({'respondent', 'item'} - set(responses.columns))!r}: "
+            "a long table needs respondent, item and expected_value (or answer)"
         )
-    wide = responses.pivot_table(index="respondent", columns="item", values="expected_value", aggfunc="mean")
-    wide.columns = [str(column) for column in wide.columns]
+    value_column = next((c for c in _ANSWER_COLUMNS if c in responses.columns), None)
+    if value_column is None:
+        raise PsyvalError(
+            "responses table has no expected_value or answer column: pass a responses.csv written by psyval survey"
+        )
+    table = responses[["respondent", "item"]].copy()
+    table["value"] = pd.to_numeric(responses[value_column], errors="coerce")
+    if reflect_reverse and {"reverse", "scale_points"} <= set(responses.columns):
+        reverse = responses["reverse"].astype(str).str.lower().isin(("true", "1", "1.0"))
+        points = pd.to_numeric(responses["scale_points"], errors="coerce")
+        table["value"] = np.where(reverse, points + 1 - table["value"], table["value"])
+        if reverse.any():
+            logger.info("reflected %d answers to reverse-keyed items", int(reverse.sum()))
+    repeats = int(table.groupby(["respondent", "item"]).size().max())
+    if repeats > 1:
+        warnings.warn(
+            f"the responses have up to {repeats} rows per respondent and item (prompt variants); "
+            "their mean is used as the item score",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+    wide = table.pivot_table(index="respondent", columns="item", values="value", aggfunc="mean", dropna=False)
+    wide.columns = [f"{ITEM_PREFIX}{column}" for column in wide.columns]
     return wide.reset_index(drop=True)
 
 
@@ -95,10 +130,11 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return frame
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path, reflect_reverse: bool = True) -> pd.DataFrame:
     """Read a CSV or Parquet file, or a psyval results folder, into a DataFrame.
 
-    A long responses table is pivoted to one column per item.
+    A long responses table is pivoted by :func:`responses_to_wide` to one
+    ``item_<id>`` column per item, with ``reflect_reverse`` passed on.
     """
     path = Path(path)
     if path.is_dir():
@@ -120,8 +156,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
         frame = _read_delimited(path, "\t" if suffix == ".tsv" else ",")
     else:
         raise PsyvalError(f"unsupported data file type {suffix!r} for {str(path)!r}: use .csv or .parquet")
-    if {"respondent", "item", "expected_value"} <= set(frame.columns):
-        frame = responses_to_wide(frame)
+    if is_long_responses(frame):
+        frame = responses_to_wide(frame, reflect_reverse=reflect_reverse)
     return frame
 
 

@@ -29,7 +29,8 @@ class Diagnostic:
 
     ``code`` is one of ``nonconvergence``, ``underidentified``,
     ``unscaled_latent``, ``singular_information``, ``heywood``,
-    ``implied_not_pd``, ``latent_not_pd``, ``defined_not_finite``, ``variance_ratio`` and
+    ``implied_not_pd``, ``latent_not_pd``, ``defined_not_finite``, ``variance_ratio``,
+    ``data_input`` (a warning from reading the data file) and
     ``missing_data`` (rows dropped).
     """
 

@@ -464,4 +464,14 @@ def fit_from_file(model_path: str, data_path: str, estimator: Estimator = "ML", 
         syntax = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise PsyvalError(f"model file {model_path!r} is not UTF-8 text (byte {error.start}): save it as UTF-8") from None
-    return sem_fit(syntax, read_table(data_path), estimator=estimator, missing=missing, max_iterations=max_iterations)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = read_table(data_path)
+    result = sem_fit(syntax, frame, estimator=estimator, missing=missing, max_iterations=max_iterations)
+    # Reading the data can warn too (averaged prompt variants); those warnings
+    # are kept with the fit's own diagnostics so that every report lists them.
+    for warning in caught:
+        warnings.warn(warning.message, warning.category, stacklevel=2)
+        result.diagnostics.insert(0, checks.Diagnostic("data_input", "warning", str(warning.message), "data",
+                                                       warning.category))
+    return result
