@@ -91,6 +91,8 @@ def test_underidentified_exits_nonzero(runner, tmp_path):
     result = runner.invoke(main, ["sem-fit", str(model), str(REFERENCE / "hs1939.csv")])
     assert result.exit_code == 1
     assert "df = -1" in result.output
+    assert "ended normally" not in result.output
+    assert "** WARNING ** The model is NOT identified" in result.output
 
 
 def test_user_error_is_one_line_exit_2(runner, tmp_path):
@@ -325,3 +327,13 @@ def test_sem_fit_survey_folder_runs_cfa_model(runner, tmp_path):
     # sd1 is reflected back from the reverse column, so it loads positively.
     loadings = {(row["lhs"], row["rhs"]): row["est"] for row in document["parameters"] if row["op"] == "=~"}
     assert loadings[("self_direction", "item_sd2")] > 0
+
+
+def test_json_converged_is_boolean(runner, hs_model):
+    result = runner.invoke(main, ["sem-fit", str(hs_model), str(REFERENCE / "hs1939.csv"), "--format", "json"])
+    assert json.loads(result.stdout)["info"]["converged"] is True
+
+
+def test_estimator_help_shows_uppercase(runner):
+    result = runner.invoke(main, ["sem-fit", "--help"])
+    assert "[ML|MLR]" in result.output

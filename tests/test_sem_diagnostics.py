@@ -6,6 +6,7 @@ problem each one causes is known by construction (worked out per test).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -198,3 +199,18 @@ def test_one_row_named_not_constant():
     data = pd.read_csv(Path(__file__).parent / "reference" / "hs1939.csv").head(1)
     with pytest.raises(PsyvalError, match="the data have 1 row"):
         sem_fit("f =~ x1 + x2 + x3", data)
+
+
+def test_semopy_root_warnings_captured(caplog):
+    # semopy logs "Solver didn't converge" through the root logger; psyval
+    # keeps it at DEBUG on its own logger and reports nonconvergence itself.
+    caplog.set_level(logging.DEBUG)
+    data = pd.read_csv(Path(__file__).parent / "reference" / "hs1939.csv")
+    model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+    with pytest.warns(ConvergenceWarning):
+        sem_fit(model, data, max_iterations=1)
+    semopy_records = [r for r in caplog.records if "semopy" in r.pathname.split("psyval")[-1] and r.name == "root"]
+    assert semopy_records == []
+    captured = [r for r in caplog.records if r.name == "psyval.psychometrics.sem._semopy_log"]
+    assert any("converge" in r.getMessage() for r in captured)
+    assert all(r.levelno == logging.DEBUG for r in captured)

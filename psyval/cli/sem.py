@@ -55,7 +55,7 @@ def _fit_quietly(function, *args, **kwargs):
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.argument("data", type=click.Path())
 @click.option("--estimator", type=click.Choice(["ML", "MLR"], case_sensitive=False), default="ML", show_default=True,
-              help="ML, or MLR for sandwich standard errors and a Yuan-Bentler scaled test.")
+              metavar="[ML|MLR]", help="ML, or MLR for sandwich standard errors and a Yuan-Bentler scaled test.")
 @click.option("--missing", type=click.Choice(["listwise", "fiml"]), default="listwise", show_default=True,
               help="Drop incomplete rows (counted in the report) or use full-information ML.")
 @click.option("--format", "output_format", type=click.Choice(_FORMATS), default="text", show_default=True,
@@ -77,7 +77,7 @@ def sem_fit(model: str, data: str, estimator: str, missing: str, output_format: 
               help="Value level: one factor per basic, higher-order or refined value.")
 @click.argument("responses", type=click.Path())
 @click.option("--estimator", type=click.Choice(["ML", "MLR"], case_sensitive=False), default="ML", show_default=True,
-              help="ML, or MLR for sandwich standard errors and a Yuan-Bentler scaled test.")
+              metavar="[ML|MLR]", help="ML, or MLR for sandwich standard errors and a Yuan-Bentler scaled test.")
 @click.option("--missing", type=click.Choice(["listwise", "fiml"]), default="listwise", show_default=True,
               help="Drop incomplete rows (counted in the report) or use full-information ML.")
 @click.option("--format", "output_format", type=click.Choice(_FORMATS), default="text", show_default=True,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from psyval.psychometrics.sem._semopy_log import semopy_logging_captured
 from psyval.psychometrics.sem.model import SemModel
 
 logger = logging.getLogger(__name__)
@@ -118,11 +119,12 @@ def fit_ml(model: SemModel, sample_cov: np.ndarray, n_obs: int, max_iterations: 
 
     semopy_model = model.semopy_model
     cov_frame = pd.DataFrame(sample_cov, index=model.observed, columns=model.observed)
-    if not hasattr(semopy_model, "param_vals"):
-        semopy_model.load(cov=cov_frame, n_samples=n_obs)
-        _repair_start_values(model)
-    start = np.array(semopy_model.param_vals, dtype=float)
-    result = semopy_model.fit(cov=cov_frame, n_samples=n_obs, obj="MLW", options={"maxiter": max_iterations})
+    with semopy_logging_captured():
+        if not hasattr(semopy_model, "param_vals"):
+            semopy_model.load(cov=cov_frame, n_samples=n_obs)
+            _repair_start_values(model)
+        start = np.array(semopy_model.param_vals, dtype=float)
+        result = semopy_model.fit(cov=cov_frame, n_samples=n_obs, obj="MLW", options={"maxiter": max_iterations})
     theta = np.array(result.x, dtype=float)
     iterations = int(getattr(result, "n_it", 0) or 0)
     message = str(getattr(result, "message", ""))

@@ -25,9 +25,12 @@ from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
-import semopy
 
 from psyval.errors import PsyvalError
+from psyval.psychometrics.sem._semopy_log import semopy_logging_captured
+
+with semopy_logging_captured():
+    import semopy
 from psyval.psychometrics.sem.syntax import ParsedModel, Term
 
 logger = logging.getLogger(__name__)
@@ -85,7 +88,8 @@ class SemModel:
     def __init__(self, parsed: ParsedModel) -> None:
         self.parsed = parsed
         try:
-            self.semopy_model = semopy.Model(parsed.semopy_description(), mimic_lavaan=True)
+            with semopy_logging_captured():
+                self.semopy_model = semopy.Model(parsed.semopy_description(), mimic_lavaan=True)
         except (SyntaxError, NotImplementedError, KeyError, ValueError) as error:
             _raise_for_mixed_covariance(parsed)
             raise PsyvalError(f"semopy could not build the model: {error}") from error

@@ -42,13 +42,20 @@ def _count(value: float) -> str:
 
 def _header(result: SemResult) -> list[str]:
     info = result.info
-    if info["converged"]:
-        first = f"psyval {info['psyval_version']} ended normally after {info['iterations']} iterations"
-    else:
+    unidentified = [d for d in result.diagnostics if d.code in ("underidentified", "unscaled_latent",
+                                                                "singular_information")]
+    if not info["converged"]:
         first = f"** WARNING ** psyval {info['psyval_version']} did NOT end normally after {info['iterations']} iterations"
+    elif unidentified:
+        first = f"** WARNING ** psyval {info['psyval_version']} stopped after {info['iterations']} iterations"
+    else:
+        first = f"psyval {info['psyval_version']} ended normally after {info['iterations']} iterations"
     lines = [first, ""]
     if not info["converged"]:
         lines += ["** WARNING ** Estimates below are most likely unreliable", ""]
+    if unidentified:
+        lines += ["** WARNING ** The model is NOT identified: the estimates, standard errors and fit",
+                  "** WARNING ** measures below are meaningless (see Diagnostics at the end)", ""]
     lines += [
         _line("Estimator", "ML"),
         _line("Optimization method", str(info["optimizer"])),

@@ -353,7 +353,7 @@ def sem_fit(
         "estimator": estimator,
         "optimizer": estimates.optimizer,
         "iterations": estimates.iterations,
-        "converged": estimates.converged,
+        "converged": bool(estimates.converged),
         "npar": int(measures["npar"]),
         # lavaan's header counts every labelled copy and lists the equality
         # constraints on their own line; npar above is the count after them.
