@@ -370,3 +370,12 @@ def test_fiml_footer_names_fiml_and_optimizer():
     assert "Listwise deletion" not in text
     assert "Optimizer BFGS+NEWTON" in text
     assert "SLSQP" not in text
+
+
+def test_ordinal_items_get_note():
+    data = pd.read_csv(REFERENCE / "hs1939.csv")
+    ordinal = data[["x1", "x2", "x3"]].apply(lambda column: pd.qcut(column, 5, labels=False) + 1)
+    result = sem_fit("f =~ x1 + x2 + x3", ordinal)
+    assert any("3 variable(s) (x1, x2, x3) have at most 7 integer categories" in note for note in result.notes)
+    continuous = sem_fit("f =~ x1 + x2 + x3", data)
+    assert not any("integer categories" in note for note in continuous.notes)

@@ -367,8 +367,9 @@ def sem_fit(
         "standard_errors": estimates.standard_errors,
         "model": model_syntax,
     }
+    notes = _notes(measures, estimates) + _ordinal_notes(prepared)
     return SemResult(parameters=table, fit_measures=measures, diagnostics=found, info=info,
-                     notes=_notes(measures, estimates), latent=list(model.latent), observed=list(model.observed),
+                     notes=notes, latent=list(model.latent), observed=list(model.observed),
                      endogenous=endogenous)
 
 
@@ -448,6 +449,25 @@ def _notes(measures: dict[str, float], estimates: Estimates) -> list[str]:
         if not math.isnan(raw) and raw != measures[key]:
             notes.append(f"{label} is bounded to [0, 1]; the unbounded value, which lavaan prints, is {raw:.3f}.")
     return notes
+
+
+# Items with at most this many integer categories look like Likert answers.
+_MAX_ORDINAL_CATEGORIES = 7
+
+
+def _ordinal_notes(prepared: PreparedData) -> list[str]:
+    """Return a note when model variables look ordinal but are fitted as continuous."""
+    ordinal = []
+    for index, name in enumerate(prepared.columns):
+        column = prepared.values[:, index]
+        present = column[~np.isnan(column)]
+        if np.all(present == np.round(present)) and len(np.unique(present)) <= _MAX_ORDINAL_CATEGORIES:
+            ordinal.append(name)
+    if not ordinal:
+        return []
+    shown = ", ".join(ordinal[:6]) + (" ..." if len(ordinal) > 6 else "")
+    return [f"{len(ordinal)} variable(s) ({shown}) have at most {_MAX_ORDINAL_CATEGORIES} integer categories and "
+            "are treated as continuous; an estimator for ordered categories (lavaan's WLSMV) is not implemented."]
 
 
 def fit_from_file(model_path: str, data_path: str, estimator: Estimator = "ML", missing: Missing = "listwise",
