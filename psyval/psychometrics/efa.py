@@ -9,7 +9,6 @@ psych's sign convention, and an explicit missing-data rule with its counts.
 from __future__ import annotations
 
 import logging
-
 import warnings
 from dataclasses import dataclass
 from typing import Literal
@@ -19,7 +18,11 @@ import pandas as pd
 from scipy import stats
 
 from psyval.errors import DataQualityWarning, PsyvalError
-from psyval.psychometrics.input_checks import check_full_rank, check_numeric_items, check_unique_items
+from psyval.psychometrics.input_checks import (
+    check_full_rank,
+    check_numeric_items,
+    check_unique_items,
+)
 
 logger = logging.getLogger(__name__)
 

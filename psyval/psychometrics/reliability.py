@@ -19,7 +19,11 @@ import numpy as np
 import pandas as pd
 
 from psyval.errors import DataQualityWarning, PsyvalError
-from psyval.psychometrics.input_checks import check_full_rank, check_numeric_items, check_unique_items
+from psyval.psychometrics.input_checks import (
+    check_full_rank,
+    check_numeric_items,
+    check_unique_items,
+)
 
 logger = logging.getLogger(__name__)
 

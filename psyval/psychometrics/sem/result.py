@@ -19,7 +19,7 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from psyval import __version__
-from psyval.errors import PsyvalError, PsyvalWarning
+from psyval.errors import DataQualityWarning, PsyvalError, PsyvalWarning
 from psyval.psychometrics.sem import diagnostics as checks
 from psyval.psychometrics.sem.data import PreparedData, biased_covariance, prepare_data
 from psyval.psychometrics.sem.defined import delta_method, evaluate_definitions
@@ -466,8 +466,9 @@ def _ordinal_notes(prepared: PreparedData) -> list[str]:
     if not ordinal:
         return []
     shown = ", ".join(ordinal[:6]) + (" ..." if len(ordinal) > 6 else "")
-    return [f"{len(ordinal)} variable(s) ({shown}) have at most {_MAX_ORDINAL_CATEGORIES} integer categories and "
-            "are treated as continuous; an estimator for ordered categories (lavaan's WLSMV) is not implemented."]
+    note = (f"{len(ordinal)} variable(s) ({shown}) have at most {_MAX_ORDINAL_CATEGORIES} integer categories and "
+            "are treated as continuous; an estimator for ordered categories (lavaan's WLSMV) is not implemented.")
+    return [note]
 
 
 def fit_from_file(model_path: str, data_path: str, estimator: Estimator = "ML", missing: Missing = "listwise",
@@ -492,6 +493,7 @@ def fit_from_file(model_path: str, data_path: str, estimator: Estimator = "ML", 
     # are kept with the fit's own diagnostics so that every report lists them.
     for warning in caught:
         warnings.warn(warning.message, warning.category, stacklevel=2)
+        category = warning.category if issubclass(warning.category, PsyvalWarning) else DataQualityWarning
         result.diagnostics.insert(0, checks.Diagnostic("data_input", "warning", str(warning.message), "data",
-                                                       warning.category))
+                                                       category))
     return result
