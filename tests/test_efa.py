@@ -148,3 +148,12 @@ def test_collinear_items_rejected(data):
 def test_duplicate_items_rejected(data):
     with pytest.raises(PsyvalError, match="more than once"):
         efa(data, n_factors=1, items=["x1", "x1", "x2", "x3"])
+
+
+def test_zero_suggested_factors_warns():
+    generator = np.random.default_rng(8)
+    noise = pd.DataFrame(generator.standard_normal((200, 6)), columns=[f"n{i}" for i in range(6)])
+    with pytest.warns(DataQualityWarning, match="parallel analysis suggests 0 factors"):
+        result = efa(noise)
+    assert result.suggested_factors == 0
+    assert result.n_factors == 1

@@ -292,6 +292,9 @@ def efa(
     overall_kmo, item_kmo = kmo(correlation)
     bartlett = bartlett_sphericity(correlation, n_used)
     parallel, suggested = parallel_analysis(correlation, n_used)
+    if n_factors is None and suggested == 0:
+        warnings.warn("parallel analysis suggests 0 factors (no eigenvalue above the random ones); extracting 1 "
+                      "anyway, so pass n_factors explicitly if that is intended", DataQualityWarning, stacklevel=2)
     n_factors = n_factors if n_factors is not None else max(suggested, 1)
     if not 1 <= n_factors < len(columns):
         raise PsyvalError(f"n_factors {n_factors!r} must be between 1 and {len(columns) - 1}")
