@@ -96,3 +96,18 @@ def test_hub_id_offline_is_one_line_error():  # type: ignore[no-untyped-def]
 def test_invalid_dtype_rejected():  # type: ignore[no-untyped-def]
     with pytest.raises(PsyvalError, match="invalid dtype 'int3'"):
         load_backend("transformers", dtype="int3")
+
+
+def test_cached_tokenizer_splits_digits(smollm):  # type: ignore[no-untyped-def]
+    # SmolLM2's GGUF file declares llama.cpp's "smollm" pre-tokenizer, which
+    # splits each digit off before the byte-level step, so "\n\n" before a
+    # digit stays one token. transformers' GGUF loader alone gives "\n", "\n".
+    from psyval.respondents.model_cache import DEFAULT_MODEL, embedded_gguf_path
+    from psyval.respondents.openai_tokenizer import gguf_pretokenizer_type
+
+    assert gguf_pretokenizer_type(embedded_gguf_path(DEFAULT_MODEL)) == "smollm"
+    tokenizer = smollm.tokenizer
+    ids = tokenizer(".\n\n1", add_special_tokens=False)["input_ids"]
+    assert tokenizer.convert_ids_to_tokens(ids) == [".", "ĊĊ", "1"]
+    year = tokenizer(" 2024", add_special_tokens=False)["input_ids"]
+    assert tokenizer.convert_ids_to_tokens(year) == ["Ġ", "2", "0", "2", "4"]

@@ -12,7 +12,11 @@ Dequantising a GGUF file through transformers takes tens of seconds, so the
 result is written once as a plain safetensors folder under
 ``platformdirs.user_cache_dir("psyval")/models`` and loaded from there later.
 transformers 5 rejects ``save_pretrained`` on a model loaded from GGUF, so the
-config, the state dict and the tokenizer are written separately.
+config, the state dict and the tokenizer are written separately. The tokenizer
+gets the GGUF file's own pre-tokenizer first (see
+:func:`psyval.respondents.openai_tokenizer.match_gguf_pretokenizer`), because
+transformers builds a plain byte-level one that tokenises digits differently
+from llama.cpp and the original model.
 """
 
 from __future__ import annotations
@@ -100,13 +104,22 @@ def embedded_gguf_path(alias: str) -> Path:
     )
 
 
+#: Version of the conversion recipe. Raising it makes every folder converted by
+#: an older recipe stale, so it is rebuilt on next use. Version 2 writes the
+#: tokenizer with the GGUF file's digit pre-tokenizer split.
+CONVERSION_VERSION = 2
+
+
 def _conversion_key(gguf: Path) -> str:
-    # The converted weights depend on the GGUF file and on transformers' GGUF
-    # tensor mapping, so both go into the cache folder name.
+    # The converted folder depends on the GGUF file, on transformers' GGUF
+    # tensor mapping and on this module's recipe, so all three go into its name.
     import transformers
 
     stat = gguf.stat()
-    material = f"{gguf.resolve()}|{stat.st_size}|{int(stat.st_mtime)}|{transformers.__version__}"
+    material = (
+        f"{gguf.resolve()}|{stat.st_size}|{int(stat.st_mtime)}|{transformers.__version__}"
+        f"|recipe={CONVERSION_VERSION}"
+    )
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
@@ -118,7 +131,11 @@ def _write_converted(gguf: Path, target: Path) -> None:
 
     log.info("converting %s to a safetensors folder (one-off, under a minute)", gguf)
     folder, name = str(gguf.parent), gguf.name
+    # Imported here because openai_tokenizer imports this module.
+    from psyval.respondents.openai_tokenizer import match_gguf_pretokenizer
+
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    match_gguf_pretokenizer(tokenizer, gguf)
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
