@@ -185,3 +185,61 @@ def test_cli_malformed_instrument(tmp_path):  # type: ignore[no-untyped-def]
     assert result.exit_code == 2
     assert "invalid instrument file" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def _survey_command(out: Path) -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "psyval", "survey", "--out", str(out), "--no-progress"]
+
+
+def _journal_lines(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.is_file() else 0
+
+
+@pytest.mark.slow
+def test_killed_survey_resumes(tmp_path):  # type: ignore[no-untyped-def]
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from psyval.cli.survey import JOURNAL_CHUNK_SIZE, JOURNAL_NAME
+
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    total = len(load_instrument("pvq-40-style").items)
+    interrupted = tmp_path / "interrupted"
+    journal = interrupted / JOURNAL_NAME
+
+    # Kill the run once its first chunk of answers is on disk.
+    process = subprocess.Popen(
+        _survey_command(interrupted), env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 600
+    while _journal_lines(journal) < JOURNAL_CHUNK_SIZE and process.poll() is None:
+        assert time.monotonic() < deadline, "the survey wrote no answers within 600 s"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    finished = _journal_lines(journal)
+    assert JOURNAL_CHUNK_SIZE <= finished < total
+    assert not (interrupted / "responses.csv").exists()
+
+    rerun = subprocess.run(_survey_command(interrupted), env=environment, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"Resumed: {finished} of {total} answers" in rerun.stdout
+    manifest = json.loads((interrupted / "manifest.json").read_text())
+    assert manifest["answer_journal"]["reused_answers"] == finished
+    # Every answer was computed once, so the journal has one line per item.
+    assert _journal_lines(journal) == total
+
+    uninterrupted = tmp_path / "uninterrupted"
+    whole = subprocess.run(_survey_command(uninterrupted), env=environment, capture_output=True, text=True)
+    assert whole.returncode == 0, whole.stderr
+    assert "Resumed" not in whole.stdout
+    resumed = pd.read_csv(interrupted / "responses.csv")
+    reference = pd.read_csv(uninterrupted / "responses.csv")
+    pd.testing.assert_frame_equal(resumed, reference, check_exact=False, rtol=1e-9, atol=1e-12)
+    resumed_scores = pd.read_csv(interrupted / "scores.csv")
+    reference_scores = pd.read_csv(uninterrupted / "scores.csv")
+    pd.testing.assert_frame_equal(resumed_scores, reference_scores, check_exact=False, rtol=1e-9, atol=1e-12)

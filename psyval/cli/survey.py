@@ -18,6 +18,14 @@ from psyval.errors import PsyvalError
 
 log = logging.getLogger(__name__)
 
+#: File in the --out folder that records each finished answer, so a rerun
+#: with the same settings resumes an interrupted survey.
+JOURNAL_NAME = "answers.jsonl"
+
+#: Items per model call in the CLI. Smaller than the library default, so a
+#: killed run loses at most this many answers.
+JOURNAL_CHUNK_SIZE = 16
+
 
 @contextmanager
 def _warnings_as_lines() -> Iterator[None]:
@@ -84,7 +92,10 @@ def _spread_summary(responses: Any, scores: Any, respondent: str, top: int = 5) 
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the item order and of generation.")
 @click.option(
     "--out", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="Folder for responses.csv, scores.csv and manifest.json (default: results/survey).",
+    help=(
+        "Folder for responses.csv, scores.csv, manifest.json and the answers.jsonl record of finished "
+        "answers, from which a rerun with the same settings resumes (default: results/survey)."
+    ),
 )
 @click.option("--no-progress", is_flag=True, default=False, help="Hide the progress bar.")
 def survey(
@@ -102,11 +113,15 @@ def survey(
 
     from psyval.instruments import load_instrument
     from psyval.profiles import load_profile
+    from psyval.respondents.response_cache import ResponseCache
     from psyval.survey import profile_table, run_survey, write_results
 
     loaded_instrument = load_instrument(instrument)
     target = load_profile(profile) if profile else None
     out_dir = out_dir or Path("results") / "survey"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise PsyvalError(f"output path {str(out_dir)!r} is a file; pass a folder for --out")
+    journal = ResponseCache(out_dir / JOURNAL_NAME)
     if logging.getLogger().level > logging.DEBUG:
         _quiet_transformers()
     with _warnings_as_lines():
@@ -115,7 +130,7 @@ def survey(
         with tqdm(total=total, desc="items", unit="item", disable=no_progress, leave=False) as bar:
             result = run_survey(
                 backend, loaded_instrument, target, method=method, variants=variants, seed=seed,  # type: ignore[arg-type]
-                progress=bar.update,
+                progress=bar.update, journal=journal, chunk_size=JOURNAL_CHUNK_SIZE,
             )
         backend.close()
     write_results(result, out_dir)
@@ -127,6 +142,9 @@ def survey(
         f"profile {target.name if target else 'none'})"
     )
     click.echo(profile_table(result.scores, respondent, result.alignment))
+    reused = result.manifest["answer_journal"]["reused_answers"]
+    if reused:
+        click.echo(f"Resumed: {reused} of {len(result.responses)} answers read from {out_dir / JOURNAL_NAME}")
     counts = result.manifest["status_counts"]
     click.echo("Answer status: " + ", ".join(f"{name} {count}" for name, count in sorted(counts.items())))
     if variants > 1:

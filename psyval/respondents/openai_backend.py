@@ -42,6 +42,7 @@ from psyval.errors import BackendUnavailableError, PsyvalError, PsyvalWarning, U
 from psyval.respondents.base import Backend, ChatMessage, Decoding, OptionDistribution
 from psyval.respondents.http_client import JsonClient, RetryPolicy, ServerUnreachableError
 from psyval.respondents.openai_tokenizer import load_tokenizer, resolve_tokenizer_source
+from psyval.respondents.response_cache import ResponseCache
 from psyval.respondents.transformers_backend import TransformersBackend, _distribution
 
 log = logging.getLogger(__name__)
@@ -448,54 +449,6 @@ class OpenAIBackend(Backend):
             ) from error
         data = answer.get("data") if isinstance(answer, dict) else None
         return [str(entry["id"]) for entry in data or [] if isinstance(entry, dict) and "id" in entry]
-
-
-class ResponseCache:
-    """Finished requests and their responses, in memory and optionally in a JSON Lines file.
-
-    The key is a hash of the endpoint and the request body, so it covers the
-    model name, prompt, seed and sampling settings but not the server's
-    address: a restarted server on another port still hits the cache.
-    """
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._entries: dict[str, Any] = {}
-        self._lock = threading.Lock()
-        if path is not None and path.is_file():
-            self._load(path)
-
-    @staticmethod
-    def key(path: str, body: dict[str, Any]) -> str:
-        material = json.dumps({"path": path, "body": body}, sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(material.encode()).hexdigest()
-
-    def get(self, key: str) -> Any:
-        with self._lock:
-            return self._entries.get(key)
-
-    def put(self, key: str, response: Any) -> None:
-        with self._lock:
-            self._entries[key] = response
-            if self.path is not None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self.path.open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps({"key": key, "response": response}) + "\n")
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def _load(self, path: Path) -> None:
-        skipped = 0
-        with path.open(encoding="utf-8") as handle:
-            for line in handle:
-                try:
-                    entry = json.loads(line)
-                    self._entries[entry["key"]] = entry["response"]
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    # A line cut short by a crash is expected; its request is sent again.
-                    skipped += 1
-        log.info("read %d finished requests from %s (%d unreadable lines)", len(self._entries), path, skipped)
 
 
 def parse_option(text: str, options: Sequence[str]) -> str | None:

@@ -13,12 +13,14 @@ import os
 import random
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import astuple
 from typing import Any, Literal
 
 from psyval.errors import LowOptionMassWarning, PsyvalError, UnparsedAnswerWarning
 from psyval.instruments.schema import Instrument, Item
 from psyval.profiles import Profile
 from psyval.respondents.base import Backend, Decoding
+from psyval.respondents.response_cache import ResponseCache
 from psyval.survey.parsing import parse_answer
 from psyval.survey.prompts import Variant, item_messages, option_labels
 
@@ -38,6 +40,14 @@ GENERATE_DECODING = Decoding(max_new_tokens=16, greedy=True)
 
 #: Items per backend call, so the progress callback advances during a survey.
 CHUNK_SIZE = 64
+
+#: Fields of :meth:`Backend.describe` that identify the model and the settings
+#: that change its answers. Other fields (request counts, addresses) are left
+#: out of journal keys, so they do not make finished answers stale.
+_IDENTITY_FIELDS = (
+    "backend", "model_id", "upstream_model_id", "revision", "dtype", "tokenizer_source",
+    "prompt_format", "top_logprobs", "logit_bias", "generation_endpoint",
+)
 
 ProgressCallback = Callable[[int], None]
 
@@ -110,6 +120,8 @@ def answer_items(
     method: Method = "logprob",
     seed: int = 0,
     progress: ProgressCallback | None = None,
+    journal: ResponseCache | None = None,
+    chunk_size: int = CHUNK_SIZE,
 ) -> list[dict[str, Any]]:
     """Answer ``items`` under each of ``variants`` and return one row per pair.
 
@@ -132,6 +144,14 @@ def answer_items(
         Seed of the item order and of generation.
     progress
         Called with the number of items just answered.
+    journal
+        Record of finished answers. An answer found in it (same model, rendered
+        prompt, method, variant, options and, for generation, seed) is reused.
+        Every new answer is added to it after its batch, so a rerun of an
+        interrupted survey computes only the missing answers.
+    chunk_size
+        Items per backend call. With a journal file, at most one chunk of work
+        is lost when the process is killed.
 
     Returns
     -------
@@ -145,20 +165,94 @@ def answer_items(
     """
     if method not in METHODS:
         raise PsyvalError(f"invalid method {method!r}; choose one of: {', '.join(METHODS)}")
+    if chunk_size < 1:
+        raise PsyvalError(f"invalid chunk_size {chunk_size!r}; use a positive integer")
     tasks = ordered_tasks(items, variants, seed)
+    identity = _model_identity(backend) if journal is not None else {}
     rows: list[dict[str, Any]] = []
     for variant in variants:
         group = [(v, pos, item) for v, pos, item in tasks if v.index == variant.index]
-        for start in range(0, len(group), CHUNK_SIZE):
-            chunk = group[start : start + CHUNK_SIZE]
-            if method == "logprob":
-                rows.extend(_answer_logprob(backend, instrument, chunk, profile))
-            else:
-                rows.extend(_answer_generate(backend, instrument, chunk, profile, seed))
+        for start in range(0, len(group), chunk_size):
+            chunk = group[start : start + chunk_size]
+            prompts = _prompts(backend, instrument, chunk, profile)
+            rows.extend(_answer_chunk(backend, instrument, chunk, prompts, method, seed, journal, identity))
             if progress is not None:
                 progress(len(chunk))
     _warn_about(rows)
     return rows
+
+
+def _model_identity(backend: Backend) -> dict[str, Any]:
+    description = backend.describe()
+    return {field: description[field] for field in _IDENTITY_FIELDS if field in description}
+
+
+def _journal_key(
+    identity: dict[str, Any], prompt: str, method: str, variant: Variant, options: list[str], seed: int
+) -> str:
+    body = {
+        "model": identity,
+        "prompt": prompt,
+        "method": method,
+        "variant": [variant.index, variant.wording, variant.numbering],
+        "options": options,
+        # The logprob method reads no seed, so only generated answers key on it.
+        "decoding": list(astuple(GENERATE_DECODING)) + [seed] if method == "generate" else None,
+    }
+    return ResponseCache.key("survey-answer", body)
+
+
+def _answer_chunk(
+    backend: Backend,
+    instrument: Instrument,
+    chunk: Sequence[tuple[Variant, int, Item]],
+    prompts: list[str],
+    method: Method,
+    seed: int,
+    journal: ResponseCache | None,
+    identity: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """Answer one chunk, taking finished answers from ``journal`` and adding new ones."""
+    if journal is None:
+        return _answer_tasks(backend, instrument, chunk, prompts, method, seed)
+    options = option_labels(instrument)
+    keys = [_journal_key(identity, prompt, method, task[0], options, seed) for task, prompt in zip(chunk, prompts)]
+    stored = [journal.get(key) for key in keys]
+    missing = [k for k, answer in enumerate(stored) if answer is None]
+    computed = _answer_tasks(
+        backend, instrument, [chunk[k] for k in missing], [prompts[k] for k in missing], method, seed
+    )
+    base_fields = set(_base_row(instrument, chunk[0][2], chunk[0][0], chunk[0][1], prompts[0]))
+    new_entries = []
+    for k, row in zip(missing, computed):
+        # Only the answer is stored. Order and prompt fields come from the task.
+        answer = {name: value for name, value in row.items() if name not in base_fields}
+        stored[k] = answer
+        new_entries.append((keys[k], answer))
+    journal.put_many(new_entries)
+    if len(missing) < len(chunk):
+        log.debug("reused %d finished answers from %s", len(chunk) - len(missing), journal.path)
+    rows = []
+    for (variant, position, item), prompt, answer in zip(chunk, prompts, stored):
+        row = _base_row(instrument, item, variant, position, prompt)
+        row.update(answer)
+        rows.append(row)
+    return rows
+
+
+def _answer_tasks(
+    backend: Backend,
+    instrument: Instrument,
+    chunk: Sequence[tuple[Variant, int, Item]],
+    prompts: list[str],
+    method: Method,
+    seed: int,
+) -> list[dict[str, Any]]:
+    if not chunk:
+        return []
+    if method == "logprob":
+        return _answer_logprob(backend, instrument, chunk, prompts)
+    return _answer_generate(backend, instrument, chunk, prompts, seed)
 
 
 def _prompts(
@@ -172,9 +266,8 @@ def _answer_logprob(
     backend: Backend,
     instrument: Instrument,
     chunk: Sequence[tuple[Variant, int, Item]],
-    profile: Profile | None,
+    prompts: list[str],
 ) -> list[dict[str, Any]]:
-    prompts = _prompts(backend, instrument, chunk, profile)
     shared = os.path.commonprefix(prompts) if len(prompts) > 1 else ""
     distributions = backend.score_options(prompts, option_labels(instrument), shared_prefix=shared)
     rows = []
@@ -196,10 +289,9 @@ def _answer_generate(
     backend: Backend,
     instrument: Instrument,
     chunk: Sequence[tuple[Variant, int, Item]],
-    profile: Profile | None,
+    prompts: list[str],
     seed: int,
 ) -> list[dict[str, Any]]:
-    prompts = _prompts(backend, instrument, chunk, profile)
     decoding = Decoding(
         max_new_tokens=GENERATE_DECODING.max_new_tokens, greedy=GENERATE_DECODING.greedy, seed=seed
     )

@@ -19,7 +19,9 @@ from psyval.errors import PsyvalError
 from psyval.instruments.schema import Instrument
 from psyval.profiles import Profile
 from psyval.respondents.base import Backend
+from psyval.respondents.response_cache import ResponseCache
 from psyval.survey.answering import (
+    CHUNK_SIZE,
     GENERATE_DECODING,
     LOW_MASS_THRESHOLD,
     Method,
@@ -104,6 +106,8 @@ def run_survey(
     seed: int = 0,
     respondent: str | None = None,
     progress: ProgressCallback | None = None,
+    journal: ResponseCache | None = None,
+    chunk_size: int = CHUNK_SIZE,
 ) -> SurveyResult:
     """Survey one respondent: answer every item under every variant and score it.
 
@@ -125,6 +129,11 @@ def run_survey(
         Respondent id; defaults to the profile name, or ``"default"``.
     progress
         Called with the number of items answered after each batch.
+    journal
+        Record of finished answers to reuse and extend, so that an interrupted
+        survey resumes (see :func:`psyval.survey.answering.answer_items`).
+    chunk_size
+        Items per backend call.
 
     Returns
     -------
@@ -138,7 +147,11 @@ def run_survey(
         backend.model_id, instrument.id, len(instrument.items), variants, method,
         profile.name if profile else "none",
     )
-    rows = answer_items(backend, instrument, instrument.items, variant_list, profile, method, seed, progress)
+    reused_before = journal.hits if journal is not None else 0
+    rows = answer_items(
+        backend, instrument, instrument.items, variant_list, profile, method, seed, progress,
+        journal=journal, chunk_size=chunk_size,
+    )
     responses = responses_frame(
         rows,
         respondent=respondent,
@@ -156,6 +169,11 @@ def run_survey(
     manifest = build_manifest(
         backend, instrument, profile, method, variants, seed, responses, alignment, started
     )
+    if journal is not None:
+        manifest["answer_journal"] = {
+            "path": str(journal.path) if journal.path is not None else None,
+            "reused_answers": journal.hits - reused_before,
+        }
     return SurveyResult(responses=responses, scores=scores, alignment=alignment, manifest=manifest, profile=profile)
 
 
