@@ -42,8 +42,15 @@ from psyval.errors import BackendUnavailableError, PsyvalError, PsyvalWarning, U
 from psyval.respondents.base import Backend, ChatMessage, Decoding, OptionDistribution
 from psyval.respondents.http_client import JsonClient, RetryPolicy, ServerUnreachableError
 from psyval.respondents.openai_tokenizer import load_tokenizer, resolve_tokenizer_source
+from psyval.respondents.prompting import (
+    OptionCache,
+    encode_prompt,
+    has_chat_template,
+    option_token_ids,
+    render_prompt,
+)
 from psyval.respondents.response_cache import ResponseCache
-from psyval.respondents.transformers_backend import TransformersBackend, _distribution
+from psyval.respondents.transformers_backend import _distribution
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +187,7 @@ class OpenAIBackend(Backend):
 
         self.tokenizer_source = resolve_tokenizer_source(tokenizer, model)
         self.tokenizer = load_tokenizer(self.tokenizer_source)
-        self._option_cache: dict[tuple[str, tuple[str, ...]], list[list[int]]] = {}
+        self._option_cache: OptionCache = {}
 
         self._lock = threading.Lock()
         # Fast tokenizers can fail with "Already borrowed" when threads share one.
@@ -203,7 +210,7 @@ class OpenAIBackend(Backend):
 
     @property
     def has_chat_template(self) -> bool:
-        return bool(getattr(self.tokenizer, "chat_template", None))
+        return has_chat_template(self.tokenizer)
 
     def describe(self) -> dict[str, Any]:
         template = getattr(self.tokenizer, "chat_template", None) or ""
@@ -236,13 +243,13 @@ class OpenAIBackend(Backend):
 
     # ------------------------------------------------------------------ prompts
 
-    # The in-process backend's rendering and option tokenisation are the
-    # reference. Calling them on this object (which has the same `tokenizer`,
-    # `has_chat_template` and `_option_cache` attributes) keeps both backends
-    # from drifting apart.
+    # Rendering and option tokenisation are the shared functions of
+    # psyval.respondents.prompting that the in-process backend uses too, so
+    # both backends send the model the same text and read the same tokens.
 
     def render(self, messages: Sequence[ChatMessage], answer_prefix: str = "") -> str:
-        text = TransformersBackend.render(self, messages, answer_prefix)  # type: ignore[arg-type]
+        with self._tokenizer_lock:
+            text = render_prompt(self.tokenizer, messages, answer_prefix)
         if not answer_prefix:
             with self._lock:
                 self._chat_messages[text] = [dict(m) for m in messages]  # type: ignore[misc]
@@ -254,11 +261,11 @@ class OpenAIBackend(Backend):
     def encode(self, text: str) -> list[int]:
         """Tokenise a rendered prompt as the in-process backend does."""
         with self._tokenizer_lock:
-            return TransformersBackend.encode(self, text)  # type: ignore[arg-type]
+            return encode_prompt(self.tokenizer, text)
 
     def _option_ids(self, prompt: str, options: Sequence[str]) -> list[list[int]]:
         with self._tokenizer_lock:
-            return TransformersBackend._option_ids(self, prompt, options)  # type: ignore[arg-type]
+            return option_token_ids(self.tokenizer, prompt, options, self._option_cache)
 
     def _decode(self, token_ids: list[int]) -> str:
         with self._tokenizer_lock:

@@ -19,6 +19,13 @@ from typing import Any
 from psyval.errors import BackendUnavailableError, PsyvalError
 from psyval.respondents.base import Backend, ChatMessage, Decoding, OptionDistribution
 from psyval.respondents.model_cache import DEFAULT_MODEL, ModelSource, resolve_model
+from psyval.respondents.prompting import (
+    OptionCache,
+    encode_prompt,
+    has_chat_template,
+    option_token_ids,
+    render_prompt,
+)
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +125,7 @@ class TransformersBackend(Backend):
         # transformers 5 renamed the forward argument ``past_key_values`` to ``cache``.
         forward_parameters = inspect.signature(self.model.base_model.forward).parameters
         self._cache_keyword = "cache" if "cache" in forward_parameters else "past_key_values"
-        self._option_cache: dict[tuple[str, tuple[str, ...]], list[list[int]]] = {}
+        self._option_cache: OptionCache = {}
 
     # ------------------------------------------------------------------ identity
 
@@ -128,7 +135,7 @@ class TransformersBackend(Backend):
 
     @property
     def has_chat_template(self) -> bool:
-        return bool(getattr(self.tokenizer, "chat_template", None))
+        return has_chat_template(self.tokenizer)
 
     def describe(self) -> dict[str, Any]:
         template = getattr(self.tokenizer, "chat_template", None) or ""
@@ -149,39 +156,14 @@ class TransformersBackend(Backend):
     # ------------------------------------------------------------------ prompts
 
     def render(self, messages: Sequence[ChatMessage], answer_prefix: str = "") -> str:
-        if self.has_chat_template:
-            text = self.tokenizer.apply_chat_template(
-                list(messages), tokenize=False, add_generation_prompt=True
-            )
-            return str(text) + answer_prefix
-        # Plain completion prompt for base models without a chat template.
-        parts = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
-        return "\n\n".join(parts) + "\n\nAssistant:" + (" " + answer_prefix if answer_prefix else "")
+        return render_prompt(self.tokenizer, messages, answer_prefix)
 
     def encode(self, text: str) -> list[int]:
         """Tokenise a rendered prompt (special tokens come from the template itself)."""
-        add_special = not self.has_chat_template
-        return list(self.tokenizer(text, add_special_tokens=add_special)["input_ids"])
+        return encode_prompt(self.tokenizer, text)
 
     def _option_ids(self, prompt: str, options: Sequence[str]) -> list[list[int]]:
-        # An option's tokens depend on the text before it (a leading space can
-        # merge), so they are read off the tokenisation of prompt + option.
-        key = (prompt[-64:], tuple(options))
-        cached = self._option_cache.get(key)
-        if cached is not None:
-            return cached
-        base = self.encode(prompt)
-        result = []
-        for option in options:
-            full = self.encode(prompt + option)
-            if full[: len(base)] == base and len(full) > len(base):
-                result.append(full[len(base):])
-            else:
-                result.append(list(self.tokenizer(option, add_special_tokens=False)["input_ids"]))
-            if not result[-1]:
-                raise PsyvalError(f"answer option {option!r} tokenises to nothing; use a non-empty label")
-        self._option_cache[key] = result
-        return result
+        return option_token_ids(self.tokenizer, prompt, options, self._option_cache)
 
     # ------------------------------------------------------------------ scoring
 
