@@ -14,6 +14,7 @@ import random
 import time
 import warnings
 
+import numpy as np
 import pytest
 from openai_mock import MockServer, Reply, completion
 
@@ -444,10 +445,22 @@ def test_survey_agrees_with_in_process(served_survey, smollm) -> None:  # type: 
     merged = server.responses.merge(local.responses, on=["item", "variant"], suffixes=("_server", "_local"))
     assert len(merged) == len(instrument.items)
     assert set(server.responses["method"]) == {"logprob"}
-    same_answer = (merged["argmax_server"] == merged["argmax_local"]).mean()
-    assert same_answer >= 0.9, report
+    # Each option probability may differ by up to 0.05 between the Q4_1
+    # server and the float32 dequantisation (see the test above), so the most
+    # likely answer can flip only where it leads the runner-up by at most 0.1.
+    points = [f"p_{k}_local" for k in range(1, 7)]
+    ranked = np.sort(merged[points].to_numpy(), axis=1)
+    clear_lead = (ranked[:, -1] - ranked[:, -2]) > 0.1
+    same_answer = merged["argmax_server"] == merged["argmax_local"]
+    print(f"items with a lead above 0.1: {int(clear_lead.sum())}, same most likely answer there: "
+          f"{int(same_answer[clear_lead].sum())}")
+    assert same_answer[clear_lead].all(), report
+    # NOTE: under the bundled prompts SmolLM2-135M-Instruct leads by 0.1 on
+    # no item, so the check above covers none here, and the expected values
+    # carry the comparison (measured: max difference 0.116, mean 0.033).
     differences = (merged["expected_server"] - merged["expected_local"]).abs()
-    assert differences.max() <= 0.3, report
+    assert differences.max() <= 0.2, report
+    assert differences.mean() <= 0.06, report
     assert server.manifest["model"]["chat_template_sha256"] == local.manifest["model"]["chat_template_sha256"]
     assert server.manifest["model"]["generate_fallback_used"] is False
 
