@@ -111,3 +111,13 @@ def test_cached_tokenizer_splits_digits(smollm):  # type: ignore[no-untyped-def]
     assert tokenizer.convert_ids_to_tokens(ids) == [".", "ĊĊ", "1"]
     year = tokenizer(" 2024", add_special_tokens=False)["input_ids"]
     assert tokenizer.convert_ids_to_tokens(year) == ["Ġ", "2", "0", "2", "4"]
+
+
+@pytest.mark.parametrize("content", [b"junk\n", b"GGUF\x03\x00\x00\x00" + b"\x01" * 20])
+def test_corrupt_gguf_is_one_line_error(tmp_path, content):  # type: ignore[no-untyped-def]
+    from psyval.respondents.model_cache import resolve_model
+
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(content)
+    with pytest.raises(BackendUnavailableError, match="is not a readable GGUF file .*pass a complete .gguf file"):
+        resolve_model(str(bad))

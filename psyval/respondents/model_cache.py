@@ -25,6 +25,7 @@ import hashlib
 import logging
 import os
 import shutil
+import struct
 import tempfile
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distribution
@@ -134,9 +135,17 @@ def _write_converted(gguf: Path, target: Path) -> None:
     # Imported here because openai_tokenizer imports this module.
     from psyval.respondents.openai_tokenizer import match_gguf_pretokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    match_gguf_pretokenizer(tokenizer, gguf)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+        match_gguf_pretokenizer(tokenizer, gguf)
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    except (ValueError, struct.error, EOFError) as exc:
+        # transformers' GGUF reader fails with a bare ValueError (bad magic
+        # bytes) or struct.error (truncated file); say what to pass instead.
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise BackendUnavailableError(
+            f"{str(gguf)!r} is not a readable GGUF file ({detail}); pass a complete .gguf file"
+        ) from exc
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
     try:
