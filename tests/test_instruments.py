@@ -134,3 +134,18 @@ def test_reverse_and_lower_direction_parsed(tmp_path):  # type: ignore[no-untype
     instrument = read_instrument(_write(tmp_path, data))
     assert instrument.items[0].reverse is True
     assert instrument.scale.to_like_me(1) == 6
+
+
+@pytest.mark.parametrize(
+    ("field", "template", "brace"),
+    [
+        ("item", "{instructions} {scale} {text} {", "{"),
+        ("item", "{instructions} {scale} {text} }", "}"),
+        ("scale_line", "{number} = {label", "{"),
+    ],
+)
+def test_unbalanced_brace_rejected(tmp_path, field, template, brace):  # type: ignore[no-untyped-def]
+    data = _base()
+    data["prompts"][field] = template
+    message = _error(tmp_path, data)
+    assert f"field 'prompts.{field}': unbalanced {brace!r}; write {brace * 2!r} for a literal brace" in message

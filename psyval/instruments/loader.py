@@ -42,6 +42,19 @@ def _template_fields(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
+def _brace_problem(template: str) -> str | None:
+    """Return why ``template`` is not a valid format string, or None when it is."""
+    try:
+        list(string.Formatter().parse(template))
+    except ValueError as exc:
+        # CPython reports a stray closing brace as "Single '}' encountered".
+        # Its other messages here ("Single '{'", "expected '}' before end of
+        # string") mean an opening brace is never closed.
+        brace = "}" if "Single '}'" in str(exc) else "{"
+        return f"unbalanced {brace!r}; write {brace * 2!r} for a literal brace"
+    return None
+
+
 def _parse_scale(raw: Any, problems: _Problems) -> Scale | None:
     if not isinstance(raw, dict):
         problems.add("field 'scale'", "missing; give points, labels and direction")
@@ -156,6 +169,11 @@ def _parse_prompts(raw: Any, problems: _Problems) -> Prompts | None:
     if not isinstance(item, str) or "{text}" not in item:
         problems.add("field 'prompts.item'", f"{item!r} must be a template containing {{text}}")
         return None
+    for name, template in (("item", item), ("scale_line", raw.get("scale_line"))):
+        problem = _brace_problem(template) if isinstance(template, str) else None
+        if problem:
+            problems.add(f"field 'prompts.{name}'", problem)
+            return None
     extra = _template_fields(item) - {"instructions", "scale", "text"}
     if extra:
         problems.add("field 'prompts.item'", f"unknown template fields {sorted(extra)!r}; use instructions, scale, text")

@@ -141,7 +141,7 @@ def _write_converted(gguf: Path, target: Path) -> None:
         model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
     except (ValueError, struct.error, EOFError) as exc:
         # transformers' GGUF reader fails with a bare ValueError (bad magic
-        # bytes) or struct.error (truncated file); say what to pass instead.
+        # bytes) or struct.error (truncated file), so name the file instead.
         detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise BackendUnavailableError(
             f"{str(gguf)!r} is not a readable GGUF file ({detail}); pass a complete .gguf file"
