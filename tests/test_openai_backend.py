@@ -602,5 +602,36 @@ def test_cli_survey_through_server(llama_server, tmp_path, monkeypatch) -> None:
     rerun_manifest = json.loads((out / "manifest.json").read_text())
     assert llama_server.request_count() == sent_before
     assert rerun_manifest["model"]["requests_sent"] == 0
-    assert rerun_manifest["model"]["requests_from_cache"] == len(responses)
+    # The survey's answer journal in --out returns every answer before a
+    # request is built, so the request cache is not consulted.
+    assert rerun_manifest["answer_journal"]["reused_answers"] == len(responses)
+    assert rerun_manifest["model"]["requests_from_cache"] == 0
     assert pd.read_csv(out / "responses.csv")["expected"].tolist() == responses["expected"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("url", "what"),
+    [
+        ("http://alice:secret1@127.0.0.1:9/v1", "a user name or password"),
+        ("http://127.0.0.1:9/v1?api_key=secret1", "a query string"),
+    ],
+)
+def test_base_url_with_secret_rejected(url: str, what: str) -> None:
+    with pytest.raises(PsyvalError) as caught:
+        OpenAIBackend(base_url=url, model="m")
+    message = str(caught.value)
+    assert f"invalid --base-url 'http://127.0.0.1:9/v1': it contains {what}" in message
+    assert "--api-key-env" in message
+    assert "secret1" not in message
+
+
+def test_cli_silences_httpx_request_log() -> None:
+    import logging
+
+    from click.testing import CliRunner
+
+    from psyval.cli import main
+
+    CliRunner().invoke(main, ["-v", "score", "--help"])
+    assert logging.getLogger("httpx").level == logging.WARNING
+    assert logging.getLogger("httpcore").level == logging.WARNING
