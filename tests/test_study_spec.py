@@ -51,6 +51,14 @@ def test_minimal_study_defaults():
         (minimal(probes={"categories": ["gossip"]}), "unknown entry 'gossip'"),
         (minimal(models=[{"model": "x", "options": {"trust_remote_code": True}}]), "trust_remote_code"),
         (minimal(models=["a/m", "b/m"]), "same label"),
+        (minimal(models=[{"model": "x", "options": {"dtyp": "float32"}}]), "options.dtyp is not an option"),
+        (minimal(models=[{"model": "x", "backend": "vllm"}]), "backend is 'vllm', an unknown backend"),
+        (minimal(judge={"options": {"trust_remote_code": True}}), "judge.options.trust_remote_code is not an option"),
+        (minimal(judge={"name": "gpt4"}), "judge.name is 'gpt4', an unknown judge"),
+        (minimal(analyses={"sem": ["nothere.lav"]}), "names 'nothere.lav', which is neither"),
+        (minimal(name="../../x"), "study.name must contain only"),
+        (minimal(name="/tmp/x"), "study.name must contain only"),
+        (minimal(name=".."), "study.name must contain only"),
         (
             {
                 "conditions": {
@@ -207,3 +215,31 @@ def test_cli_invalid_study_exits_2(tmp_path):
     assert result.exit_code == 2
     assert "unknown profile 'nobody'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_unknown_option_lists_allowed():
+    with pytest.raises(PsyvalError, match="allowed options: .*dtype"):
+        parse_study(minimal(models=[{"model": "x", "options": {"dtyp": "float32"}}]), source="s.yaml")
+    with pytest.raises(PsyvalError, match="allowed options: batch_size, max_new_tokens, max_response_chars"):
+        parse_study(minimal(judge={"options": {"trust_remote_code": True}}), source="s.yaml")
+
+
+def test_known_options_accepted():
+    study = parse_study(
+        minimal(
+            name="demo-1.v2",
+            models=[{"model": "x", "options": {"dtype": "float32"}}],
+            judge={"options": {"max_new_tokens": 8, "batch_size": 2}},
+            analyses={"sem": ["higher_order_overall.lav"], "hypotheses": "hypotheses.yaml"},
+        )
+    )
+    assert study.name == "demo-1.v2"
+
+
+def test_missing_analysis_hides_dot_files():
+    with pytest.raises(PsyvalError) as error:
+        parse_study(minimal(analyses={"sem": ["nothere.lav"]}), source="s.yaml")
+    message = str(error.value)
+    assert "analyses.sem[0]" in message
+    assert "higher_order_overall.lav" in message
+    assert ".keep" not in message

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +42,8 @@ PROFILE_DIRECTIONS: tuple[str, ...] = ("higher_is_more_important", "lower_is_mor
 
 #: Name of the condition in which the model answers with no target profile.
 BASELINE_PROFILE = "baseline"
+
+_NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
 
 _TOP_LEVEL_KEYS = {
     "name",
@@ -251,6 +254,98 @@ class _Fields:
         return tuple(items)
 
 
+def _constructor_options(target: str, internal: set[str]) -> list[str] | None:
+    """Return the keyword names the class ``target`` ("module:Class") accepts, less ``internal``.
+
+    Returns ``None`` when the class takes any keyword or its module cannot be imported
+    here. The backend or judge then reports its own problem when it is loaded.
+    """
+    import importlib
+    import inspect
+
+    module_name, class_name = target.split(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+        if cls.__init__ is object.__init__:
+            return []
+        parameters = inspect.signature(cls.__init__).parameters.values()
+    except (ImportError, AttributeError, ValueError, TypeError):
+        return None
+    names = []
+    for parameter in parameters:
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            return None
+        if parameter.name != "self" and parameter.kind is not inspect.Parameter.VAR_POSITIONAL:
+            names.append(parameter.name)
+    return sorted(set(names) - internal)
+
+
+def _check_options(fields: _Fields, options: dict[str, Any], component: str, allowed: list[str] | None) -> None:
+    # An unknown option would otherwise surface as a TypeError only once the model
+    # loads, after earlier stages have run.
+    if allowed is None:
+        return
+    for key in options:
+        if key not in allowed:
+            raise fields.error(
+                f"options.{key}",
+                f"is not an option of {component}; remove it or use one of the allowed options: "
+                f"{', '.join(allowed) or '(none)'}",
+            )
+
+
+def _check_backend(fields: _Fields, backend: str, options: dict[str, Any]) -> None:
+    # The registry keeps its table private. Reading it here lets the study file be
+    # checked before any model is loaded.
+    from psyval.respondents import registry
+
+    spec = registry._BACKENDS.get(backend)
+    if spec is None:
+        raise fields.error(
+            "backend", f"is {backend!r}, an unknown backend; choose one of: {', '.join(registry.available_backends())}"
+        )
+    # The model name and the remote-code switch come from other fields and the CLI.
+    allowed = _constructor_options(spec.target, {"model", "trust_remote_code"})
+    _check_options(fields, options, f"the {backend!r} backend", allowed)
+
+
+def _check_analysis_file(fields: _Fields, key: str, name: str) -> None:
+    # The analyses stage looks the file up the same way, but only after the survey and
+    # probes have run. Checking it here fails before any model work starts.
+    from psyval.resources import data_dir
+
+    if Path(name).is_file():
+        return
+    try:
+        folder = data_dir("analyses")
+    except PsyvalError:
+        folder = None
+    if folder is not None and (folder / name).is_file():
+        return
+    available = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")) if folder else []
+    raise fields.error(
+        key,
+        f"names {name!r}, which is neither a file nor a bundled analysis file; "
+        f"give an existing path or one of the bundled files: {', '.join(available) or '(none)'}",
+    )
+
+
+def _check_judge(fields: _Fields, name: str, options: dict[str, Any]) -> None:
+    from psyval.judges import registry
+
+    target = registry._JUDGES.get(name)
+    if target is None:
+        choices = ", ".join(registry.available_judges())
+        raise fields.error("name", f"is {name!r}, an unknown judge; choose one of: {choices}")
+    # The runner passes the backend and decoding itself, and turns a study's
+    # max_new_tokens into the rubric judge's decoding.
+    internal = {"backend", "decoding"}
+    allowed = _constructor_options(target, internal)
+    if allowed is not None and name == "rubric":
+        allowed = sorted({*allowed, "max_new_tokens"})
+    _check_options(fields, options, f"the {name!r} judge", allowed)
+
+
 def _parse_model(data: Any, where: str, source: str) -> ModelSpec:
     if isinstance(data, str):
         data = {"model": data}
@@ -268,6 +363,7 @@ def _parse_model(data: Any, where: str, source: str) -> ModelSpec:
         # Remote code runs with the user's rights, so a study file cannot switch it on;
         # the CLI flag --trust-remote-code is the only way.
         raise fields.error("options", "must not set trust_remote_code; pass --trust-remote-code to psyval run")
+    _check_backend(fields, backend, options)
     return ModelSpec(label=label, backend=backend, model=model, options=dict(options))
 
 
@@ -352,6 +448,11 @@ def parse_study(data: Any, source: str = "<study>", base_dir: Path | None = None
     fields = _Fields(data, "study", source, _TOP_LEVEL_KEYS)
 
     name = fields.get_str("name", "study")
+    # The name becomes the default results folder, so it must stay one plain folder name.
+    if not _NAME_PATTERN.fullmatch(name) or name in (".", ".."):
+        raise fields.error(
+            "name", f"must contain only letters, digits, '_', '-' and '.' (no path separators), got {name!r}"
+        )
     models_raw = fields.get_list("models", ["smollm2-135m-instruct"])
     if not models_raw:
         raise fields.error("models", "must list at least one model")
@@ -405,8 +506,10 @@ def parse_study(data: Any, source: str = "<study>", base_dir: Path | None = None
     judge_options = judge_fields.data.get("options", {})
     if not isinstance(judge_options, dict):
         raise judge_fields.error("options", f"must be a mapping, got {judge_options!r}")
+    judge_name = judge_fields.get_str("name", "rubric")
+    _check_judge(judge_fields, judge_name, judge_options)
     judge = JudgeSpec(
-        name=judge_fields.get_str("name", "rubric"),
+        name=judge_name,
         model=judge_model,
         options=dict(judge_options),
         batch_size=judge_fields.get_int("batch_size", 8, 1),
@@ -420,6 +523,10 @@ def parse_study(data: Any, source: str = "<study>", base_dir: Path | None = None
         sem=tuple(str(entry) for entry in analyses_fields.get_list("sem", [])),
         hypotheses=hypotheses,
     )
+    for index, entry in enumerate(analyses.sem):
+        _check_analysis_file(analyses_fields, f"sem[{index}]", entry)
+    if hypotheses is not None:
+        _check_analysis_file(analyses_fields, "hypotheses", hypotheses)
 
     return StudySpec(
         name=name,
