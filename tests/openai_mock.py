@@ -61,13 +61,16 @@ class MockServer:
                     reply = server.script.pop(0) if server.script else server.default
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                # The request leaves the in-flight count before its reply is
+                # written: once the client has the reply it may send the next
+                # request, which must not be counted alongside this one.
                 try:
                     if reply.delay:
                         time.sleep(reply.delay)
-                    self._send(reply)
                 finally:
                     with server._lock:
                         server.in_flight -= 1
+                self._send(reply)
 
             def _send(self, reply: Reply) -> None:
                 data = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
