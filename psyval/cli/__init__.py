@@ -72,6 +72,10 @@ def main(verbose: int) -> None:
     """Survey, probe and model language models as psychologists do people."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # httpx logs every request URL at INFO, user name and password included.
+    # psyval logs its own requests without them.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 __all__ = ["main", "COMMANDS"]

@@ -512,6 +512,17 @@ def _check_settings(
 ) -> None:
     if not re.match(r"^https?://[^/\s]+", base_url):
         raise PsyvalError(f"invalid --base-url {base_url!r}; use a URL such as http://127.0.0.1:8000/v1")
+    parts = urlsplit(base_url)
+    if parts.username is not None or parts.password is not None or parts.query:
+        # Secrets in the URL would reach logs, error messages and the
+        # manifest, so the message shows the URL without them.
+        where = "a query string" if parts.query else "a user name or password"
+        host = f"{parts.hostname}:{parts.port}" if parts.port else (parts.hostname or "")
+        shown = urlunsplit((parts.scheme, host, parts.path, "", ""))
+        raise PsyvalError(
+            f"invalid --base-url {shown!r}: it contains {where}; "
+            "remove it and pass the key with --api-key-env"
+        )
     if concurrency < 1:
         raise PsyvalError(f"invalid concurrency {concurrency!r}; use a positive integer")
     if not timeout > 0:
