@@ -17,11 +17,30 @@ from psyval.analysis.synthetic import synthetic_respondents
 from psyval.cli import main
 from psyval.errors import PsyvalError
 from psyval.report import write_report
-from psyval.report.render import markdown_table
+from psyval.report.render import (
+    Section,
+    markdown_code_block,
+    markdown_table,
+    render_markdown,
+)
 from psyval.report.rscript import r_string
 from psyval.report.tables import bounded, p_value
 
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"
+
+
+def outside_fences(markdown: str) -> str:
+    """Return the lines of ``markdown`` that are not inside a fenced code block."""
+    prose_lines = []
+    fence = None
+    for line in markdown.splitlines():
+        if fence is None and line.startswith("```"):
+            fence = line
+        elif fence is not None and line == fence:
+            fence = None
+        elif fence is None:
+            prose_lines.append(line)
+    return "\n".join(prose_lines)
 
 
 def make_results(folder: Path, n: int = 60) -> Path:
@@ -73,9 +92,11 @@ def test_report_escapes_model_text(report_paths: dict[str, Path]) -> None:
     assert "<script>alert" not in html
     assert "<img src=x" not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
-    assert "<script>alert" not in markdown
-    assert "<img src=x" not in markdown
-    assert "&lt;script&gt;" in markdown
+    # Model answers sit in fenced code blocks, which show raw HTML as text.
+    prose = outside_fences(markdown)
+    assert "<script>alert" not in prose
+    assert "<img src=x" not in prose
+    assert HOSTILE in markdown
     assert html.count("<script>") == 1
 
 
@@ -149,3 +170,17 @@ def test_value_conditions_group_sampled_profiles() -> None:
 
     table = pd.DataFrame({"profile": ["power", "power_s1", "power_s12", "my_custom_s1", "baseline"]})
     assert value_conditions(table).tolist() == ["power", "power", "power", "my_custom_s1", "baseline"]
+
+
+def test_markdown_answers_in_code_fences() -> None:
+    answer = "# heading\n| a | b |\n|---|---|\n![img](http://127.0.0.1/x.png)\n````\nescaped?"
+    section = Section(title="Examples", anchor="examples", quotes=[("malware", answer)])
+    markdown = render_markdown("Report", "sub", [section])
+    block = markdown_code_block(answer)
+    assert block[0] == "`````"
+    assert block[-1] == "`````"
+    assert "\n".join(block) in markdown
+    prose = outside_fences(markdown)
+    assert "# heading" not in prose
+    assert "![img]" not in prose
+    assert "| a | b |" not in prose

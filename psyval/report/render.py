@@ -3,7 +3,8 @@
 Everything that comes from a model, a manifest or a data file is text to be
 escaped: the HTML template autoescapes every field, and the Markdown writer
 escapes HTML and table delimiters itself, because Markdown renderers pass
-raw HTML through.
+raw HTML through. Model answers go into fenced code blocks, which Markdown
+shows as written.
 """
 
 from __future__ import annotations
@@ -146,6 +147,19 @@ def markdown_text(text: Any) -> str:
     return html.escape(str(text), quote=False).replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
 
 
+def markdown_code_block(text: Any) -> list[str]:
+    """Return ``text`` as the lines of a fenced code block, so Markdown renders none of it.
+
+    Model answers may contain headings, tables, images or HTML. Inside a fence
+    they are shown as written, and the fence is longer than any backtick run in
+    the text, so no line of the text can close it.
+    """
+    body = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, *body.split("\n"), fence]
+
+
 def markdown_table(table: pd.DataFrame) -> str:
     """Return ``table`` as a GitHub pipe table with escaped cells."""
     header = "| " + " | ".join(markdown_text(column) for column in table.columns) + " |"
@@ -166,8 +180,7 @@ def render_markdown(title: str, subtitle: str, sections: list[Section]) -> str:
         for figure in section.figures:
             lines += [f"![{markdown_text(figure.caption)}]({figure.path})", "", f"*{markdown_text(figure.caption)}*", ""]
         for heading, text in section.quotes:
-            quoted = html.escape(str(text), quote=False).splitlines() or [""]
-            lines += [f"### {markdown_text(heading)}", "", *[f"> {line}" for line in quoted], ""]
+            lines += [f"### {markdown_text(heading)}", "", *markdown_code_block(text), ""]
         for text, url in section.links:
             lines += [f"[{markdown_text(text)}]({url})", ""]
         for heading, text in section.preformatted:
