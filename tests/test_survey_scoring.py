@@ -137,3 +137,33 @@ def test_alignment_constant_profile_warns():
     assert math.isnan(result.r)
     # every value off by 0.4 except power, off by 0.6: (9 * 0.16 + 0.36) / 10 = 0.18
     assert result.nmse == pytest.approx(0.18)
+
+
+@pytest.mark.parametrize(("answer", "shown"), [(99, "99"), (-5, "-5"), (0.5, "0.5")])
+def test_score_cli_rejects_out_of_range_answer(tmp_path, answer, shown):  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from psyval.cli import main
+
+    responses = _responses()
+    responses.loc[2, "answer"] = answer
+    path = tmp_path / "responses.csv"
+    responses.to_csv(path, index=False)
+    result = CliRunner().invoke(main, ["score", str(path)])
+    assert result.exit_code == 2
+    assert f"responses.csv line 4 (item 'i2'): answer {shown} is outside 1-6" in result.output
+
+
+def test_score_cli_warns_on_text_answers(tmp_path):  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from psyval.cli import main
+
+    responses = _responses().astype({"answer": object})
+    responses.loc[0, "answer"] = "lots"
+    responses.loc[1, "answer"] = "some"
+    path = tmp_path / "responses.csv"
+    responses.to_csv(path, index=False)
+    result = CliRunner().invoke(main, ["score", str(path)])
+    assert result.exit_code == 0
+    assert "UnparsedAnswerWarning: 2 answer(s) in responses.csv are not numbers" in result.output

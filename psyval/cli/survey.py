@@ -175,6 +175,37 @@ def _targets_for(responses: Any, responses_path: Path, profile: str | None) -> d
     return targets
 
 
+def _check_answers(responses: Any, path: Path) -> None:
+    """Reject answers outside the scale and warn about answers that are not numbers."""
+    import pandas as pd
+
+    from psyval.errors import UnparsedAnswerWarning
+
+    if "answer" not in responses.columns or "scale_points" not in responses.columns:
+        return  # score_responses names the missing columns.
+    answers = pd.to_numeric(responses["answer"], errors="coerce")
+    points = pd.to_numeric(responses["scale_points"], errors="coerce")
+    # Answers are expected values over the options, so any number from 1 to
+    # the scale's points is valid. The tolerance absorbs rounding in the CSV.
+    outside = answers.notna() & points.notna() & ((answers < 1 - 1e-9) | (answers > points + 1e-9))
+    if outside.any():
+        index = outside.idxmax()
+        position = responses.index.get_loc(index)
+        item = responses["item"].iloc[position] if "item" in responses.columns else "?"
+        raise PsyvalError(
+            f"{path.name} line {position + 2} (item {item!r}): answer {answers.iloc[position]:g} "
+            f"is outside 1-{int(points.iloc[position])}; fix or blank the answer"
+        )
+    text = responses["answer"].astype(str).str.strip()
+    unreadable = int((answers.isna() & responses["answer"].notna() & (text != "")).sum())
+    if unreadable:
+        warnings.warn(
+            f"{unreadable} answer(s) in {path.name} are not numbers and are scored as missing",
+            UnparsedAnswerWarning,
+            stacklevel=2,
+        )
+
+
 @click.command("score")
 @click.argument("responses_path", metavar="RESPONSES", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -202,6 +233,7 @@ def score(responses_path: Path, profile: str | None, out_path: Path | None) -> N
         raise PsyvalError(f"responses file {str(responses_path)!r} has no 'respondent' column; pass a psyval responses.csv")
     targets = _targets_for(responses, responses_path, profile)
     with _warnings_as_lines():
+        _check_answers(responses, responses_path)
         scores = score_responses(responses, targets)
         for respondent in scores["respondent"].unique():
             target = targets.get(str(respondent))
