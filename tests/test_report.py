@@ -146,6 +146,17 @@ def test_report_cli_error_is_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+def test_report_cli_rejects_non_utf8_probes(tmp_path: Path) -> None:
+    folder = tmp_path / "results"
+    folder.mkdir()
+    synthetic_respondents(20, seed=1).to_csv(folder / "respondents.csv", index=False)
+    (folder / "probe_responses.csv").write_bytes(b"r\xc4\x28sponse\n\xff\xfe\n")
+    result = CliRunner().invoke(main, ["report", str(folder)])
+    assert result.exit_code == 2
+    assert "probe_responses.csv' is not a readable CSV file" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_report_cli_writes_report(tmp_path: Path) -> None:
     folder = make_results(tmp_path / "results", n=40)
     result = CliRunner().invoke(main, ["report", str(folder), "--out", str(tmp_path / "out")])

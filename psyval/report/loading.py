@@ -88,13 +88,23 @@ def item_keys(reference: str | None) -> tuple[dict[str, str], dict[str, int], st
     return values, reversed_items, f"Alpha uses the item keys of instrument {instrument.id!r}."
 
 
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise PsyvalError(
+            f"{str(path)!r} is not a readable CSV file: {error}; save it as UTF-8 CSV or rerun the study"
+        ) from error
+
+
 def read_results(results_dir: str | Path) -> ResultsFolder:
     """Read the report inputs of ``results_dir``.
 
     Raises
     ------
     PsyvalError
-        If the folder or its ``respondents.csv`` is missing or empty.
+        If the folder or its ``respondents.csv`` is missing or empty, or a CSV file
+        cannot be read.
     """
     folder = Path(results_dir)
     if not folder.is_dir():
@@ -102,15 +112,12 @@ def read_results(results_dir: str | Path) -> ResultsFolder:
     table_path = folder / "respondents.csv"
     if not table_path.is_file():
         raise PsyvalError(f"{str(table_path)!r} not found; `psyval run STUDY --out {folder}` writes it")
-    try:
-        respondents = pd.read_csv(table_path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise PsyvalError(f"{str(table_path)!r} is not a readable CSV file: {error}") from error
+    respondents = _read_csv(table_path)
     if respondents.empty:
         raise PsyvalError(f"{str(table_path)!r} has no rows; rerun the study")
     manifests = read_manifests(folder)
     probe_path = folder / "probe_responses.csv"
-    probe_responses = pd.read_csv(probe_path) if probe_path.is_file() else None
+    probe_responses = _read_csv(probe_path) if probe_path.is_file() else None
     item_values, reversed_items, note = item_keys(instrument_reference(manifests))
     return ResultsFolder(
         path=folder, respondents=respondents, manifests=manifests, probe_responses=probe_responses,
