@@ -121,3 +121,20 @@ def test_corrupt_gguf_is_one_line_error(tmp_path, content):  # type: ignore[no-u
     bad.write_bytes(content)
     with pytest.raises(BackendUnavailableError, match="is not a readable GGUF file .*pass a complete .gguf file"):
         resolve_model(str(bad))
+
+
+def test_custom_code_folder_suggests_trust_flag(tmp_path):  # type: ignore[no-untyped-def]
+    import json
+
+    # The auto_map makes transformers want to import custom.py, which this
+    # test never runs because trust_remote_code stays off.
+    config = {
+        "model_type": "customllama",
+        "auto_map": {"AutoConfig": "custom.Config", "AutoModelForCausalLM": "custom.Model"},
+    }
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    tokenizer_config = {"auto_map": {"AutoTokenizer": ["custom.Tokenizer", None]}}
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps(tokenizer_config))
+    (tmp_path / "custom.py").write_text("raise SystemExit('custom code ran')\n")
+    with pytest.raises(BackendUnavailableError, match="pass --trust-remote-code if you trust this code"):
+        load_backend("transformers", model=str(tmp_path))

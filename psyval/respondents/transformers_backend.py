@@ -112,11 +112,14 @@ class TransformersBackend(Backend):
             )
         except (OSError, ValueError) as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            hint = (
-                "check the hub id and network access, or pass a local folder or .gguf file"
-                if self.source.kind == "hub"
-                else "check that the folder holds a complete transformers model"
-            )
+            if "custom code" in str(error) and not trust_remote_code:
+                # transformers raises this ValueError when the config names
+                # Python files that would run only with trust_remote_code.
+                hint = "pass --trust-remote-code if you trust this code"
+            elif self.source.kind == "hub":
+                hint = "check the hub id and network access, or pass a local folder or .gguf file"
+            else:
+                hint = "check that the folder holds a complete transformers model"
             raise BackendUnavailableError(f"cannot load model {model!r} ({first_line}); {hint}") from error
         self.model.to(self.device)
         self.model.eval()
