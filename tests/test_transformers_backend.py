@@ -138,3 +138,21 @@ def test_custom_code_folder_suggests_trust_flag(tmp_path):  # type: ignore[no-un
     (tmp_path / "custom.py").write_text("raise SystemExit('custom code ran')\n")
     with pytest.raises(BackendUnavailableError, match="pass --trust-remote-code if you trust this code"):
         load_backend("transformers", model=str(tmp_path))
+
+
+def test_unreachable_hub_fails_fast(monkeypatch):  # type: ignore[no-untyped-def]
+    import time
+
+    from huggingface_hub import constants
+    from llama_server import free_port
+
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", endpoint)
+    start = time.monotonic()
+    with pytest.raises(BackendUnavailableError) as caught:
+        load_backend("transformers", model="psyval-test/absent-model")
+    message = str(caught.value)
+    assert time.monotonic() - start < 10
+    assert f"not in the local hub cache and {endpoint} cannot be reached" in message
+    assert "\n" not in message

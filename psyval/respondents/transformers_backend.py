@@ -29,6 +29,47 @@ from psyval.respondents.prompting import (
 
 log = logging.getLogger(__name__)
 
+#: Seconds to wait for the hub's address and TCP port before giving up.
+HUB_CONNECT_TIMEOUT = 3.0
+
+
+def _hub_cache_has(repo_id: str, revision: str | None) -> bool:
+    """Return whether the local hub cache contains ``config.json`` of ``repo_id``."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        found = try_to_load_from_cache(repo_id, "config.json", revision=revision)
+    except ValueError:
+        return False  # Not a valid repo id, so the normal load reports it.
+    return isinstance(found, str)
+
+
+def _check_hub_reachable(model: str) -> None:
+    """Raise a one-line error at once when the hub cannot be reached.
+
+    Without this check huggingface_hub retries each file five times with
+    backoff, which took over a minute and printed dozens of warnings.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    # huggingface_hub's own retry warnings would repeat the error below.
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+    if constants.HF_HUB_OFFLINE:
+        return  # transformers then fails fast from the local cache alone.
+    parts = urlsplit(constants.ENDPOINT)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=HUB_CONNECT_TIMEOUT).close()
+    except OSError as error:
+        raise BackendUnavailableError(
+            f"cannot load model {model!r}: it is not in the local hub cache and {constants.ENDPOINT} "
+            f"cannot be reached ({error}); check the hub id and network access, or pass a local folder "
+            "or .gguf file"
+        ) from error
+
 _DTYPES = ("float32", "bfloat16", "float16", "auto")
 
 
@@ -99,7 +140,11 @@ class TransformersBackend(Backend):
         self.batch_size = batch_size
         self.reuse_prefix = reuse_prefix
 
-        local = self.source.kind != "hub"
+        # NOTE: a cached config.json alone makes the load offline, so a cache
+        # that lacks the weights fails with the hub hint below.
+        local = self.source.kind != "hub" or _hub_cache_has(self.source.load_from, self.revision)
+        if not local:
+            _check_hub_reachable(model)
         load_args: dict[str, Any] = {
             "revision": self.revision,
             "trust_remote_code": trust_remote_code,
