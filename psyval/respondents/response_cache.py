@@ -83,15 +83,26 @@ class ResponseCache:
 
     def _load(self, path: Path) -> None:
         skipped = 0
-        with path.open(encoding="utf-8") as handle:
-            for line in handle:
+        undecodable = 0
+        with path.open("rb") as handle:
+            for raw in handle:
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    # The file was damaged or edited, so the line's request is sent again.
+                    undecodable += 1
+                    continue
                 try:
                     entry = json.loads(line)
                     self._entries[entry["key"]] = entry["response"]
                 except (json.JSONDecodeError, KeyError, TypeError):
                     # A line cut short by a crash is expected; its request is sent again.
                     skipped += 1
-        log.info("read %d finished requests from %s (%d unreadable lines)", len(self._entries), path, skipped)
+        if undecodable:
+            log.warning("skipped %d lines of %s that are not valid UTF-8; their requests are sent again", undecodable, path)
+        log.info(
+            "read %d finished requests from %s (%d unreadable lines)", len(self._entries), path, skipped + undecodable
+        )
 
 
 __all__ = ["ResponseCache"]
