@@ -149,3 +149,12 @@ def test_unbalanced_brace_rejected(tmp_path, field, template, brace):  # type: i
     data["prompts"][field] = template
     message = _error(tmp_path, data)
     assert f"field 'prompts.{field}': unbalanced {brace!r}; write {brace * 2!r} for a literal brace" in message
+
+
+def test_unknown_higher_order_value_rejected(tmp_path):  # type: ignore[no-untyped-def]
+    data = _base()
+    data["values"]["higher_order"]["power"] = "nonsense_higher"
+    message = _error(tmp_path, data)
+    assert "field 'values.higher_order.power': unknown higher-order value 'nonsense_higher'" in message
+    assert "openness_to_change, self_enhancement, conservation, self_transcendence" in message
+    assert "more:" not in message

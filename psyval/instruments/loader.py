@@ -17,6 +17,7 @@ import yaml
 from psyval import resources
 from psyval.errors import PsyvalError
 from psyval.instruments.schema import SCALE_DIRECTIONS, Instrument, Item, Prompts, Scale
+from psyval.instruments.values import HIGHER_ORDER_VALUES
 
 _REQUIRED_TEXT = ("id", "title", "version", "provenance", "licence")
 
@@ -95,6 +96,15 @@ def _parse_hierarchy(raw: Any, problems: _Problems) -> tuple[dict[str, str], dic
         if not str(basic).isidentifier() or not isinstance(higher, str) or not higher.isidentifier():
             problems.add(f"field 'values.higher_order.{basic}'", f"{higher!r}: keys and values must be identifiers")
             continue
+        if higher not in HIGHER_ORDER_VALUES:
+            # Reports, profiles and plots know only Schwartz's four higher-order
+            # values, and an instrument file has no field to declare others.
+            problems.add(
+                f"field 'values.higher_order.{basic}'",
+                f"unknown higher-order value {higher!r}; use one of: {', '.join(HIGHER_ORDER_VALUES)}",
+            )
+        # Kept even when rejected, so that items of this basic value are not
+        # reported again as having an unknown value key.
         basic_to_higher[str(basic)] = higher
     refined_to_basic: dict[str, str] = {}
     refined = raw.get("refined") or {}
