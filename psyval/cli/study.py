@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from psyval.cli.survey import _warnings_as_lines
 from psyval.study.progress import format_duration
 
 
@@ -59,7 +60,9 @@ def run(study: str, out_dir: Path | None, until: str, trust_remote_code: bool, t
     out = out_dir or Path("results") / spec.name
     click.echo(f"psyval run: study {spec.name!r} -> {out}", err=True)
     progress = TerminalProgress(stages=STAGES.index(until) + 1)
-    result = run_study(spec, out, progress=progress, until=until, trust_remote_code=trust_remote_code)
+    # Stages warn from inside loops, so print each distinct warning once, as one line.
+    with _warnings_as_lines():
+        result = run_study(spec, out, progress=progress, until=until, trust_remote_code=trust_remote_code)
 
     click.echo("")
     click.echo(f"{'stage':<10}{'total':>8}{'stored':>8}{'computed':>10}{'time':>9}")
@@ -73,4 +76,15 @@ def run(study: str, out_dir: Path | None, until: str, trust_remote_code: bool, t
     if result.respondents_csv is not None:
         click.echo(f"respondent table: {result.respondents_csv}")
     if result.report_paths:
-        click.echo(f"report: {result.report_paths}")
+        _echo_report_paths(dict(result.report_paths))
+
+
+def _echo_report_paths(paths: dict[str, Path]) -> None:
+    """Print the paths of the report pages and the number of other report files."""
+    for key, label in (("html", "report"), ("markdown", "report (Markdown)")):
+        if key in paths:
+            click.echo(f"{label}: {paths[key]}")
+    others = [path for key, path in paths.items() if key not in ("html", "markdown")]
+    if others:
+        folder = Path(paths.get("html", others[0])).parent
+        click.echo(f"report files: {len(others)} more (figures, tables, R script) in {folder}")
