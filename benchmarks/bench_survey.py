@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs of each method (median reported)")
     parser.add_argument("--items", type=int, default=57, help="number of items of the 57-item form to use")
-    parser.add_argument("--batch-size", type=int, default=64, help="prompts per forward pass (the backend default is 64)")
+    parser.add_argument("--batch-size", type=int, default=32, help="prompts per forward pass (the backend default is 32)")
     parser.add_argument(
         "--threads", type=int, default=None,
         help="torch intra-op threads (default: torch's choice); 1 is steadier on a machine shared with other jobs",

@@ -100,6 +100,9 @@ class TransformersBackend(Backend):
         A hub branch, tag or commit; ignored for local models.
     batch_size
         Prompts per forward pass in :meth:`score_options` and :meth:`generate`.
+        The default of 32 was faster than 64 on a 2-core CPU (57 survey items:
+        29 against 25 items/s), because items sorted by length pad less in
+        smaller batches.
     reuse_prefix
         Reuse the key/value cache of the shared prompt prefix in
         :meth:`score_options`. Turning it off gives the same numbers more slowly;
@@ -120,7 +123,7 @@ class TransformersBackend(Backend):
         device: str = "cpu",
         trust_remote_code: bool = False,
         revision: str | None = None,
-        batch_size: int = 64,
+        batch_size: int = 32,
         reuse_prefix: bool = True,
     ) -> None:
         import torch
