@@ -28,44 +28,13 @@ import pandas as pd
 
 from psyval.errors import DataQualityWarning
 
-# Circumplex order: neighbours are compatible motivations, opposite positions
-# conflict (Schwartz, 1992, Figure 1), starting at self-direction and going
-# around through universalism.
-BASIC_VALUES: tuple[str, ...] = (
-    "self_direction",
-    "stimulation",
-    "hedonism",
-    "achievement",
-    "power",
-    "security",
-    "conformity",
-    "tradition",
-    "benevolence",
-    "universalism",
-)
+# BASIC_VALUES is in circumplex order, so neighbours are compatible motivations and
+# opposite positions conflict (Schwartz, 1992, Figure 1). REFINED_VALUES follows the
+# circle of Schwartz et al. (2012, Figure 1).
+from psyval.instruments.values import BASIC_VALUES, REFINED_VALUES
+from psyval.probes.taxonomy import HARM_CATEGORIES
 
-# The 19 refined values in the circle order of Schwartz et al. (2012, Figure 1).
-REFINED_VALUES: tuple[str, ...] = (
-    "self_direction_thought",
-    "self_direction_action",
-    "stimulation",
-    "hedonism",
-    "achievement",
-    "power_dominance",
-    "power_resources",
-    "face",
-    "security_personal",
-    "security_societal",
-    "tradition",
-    "conformity_rules",
-    "conformity_interpersonal",
-    "humility",
-    "benevolence_caring",
-    "benevolence_dependability",
-    "universalism_concern",
-    "universalism_nature",
-    "universalism_tolerance",
-)
+
 
 HIGHER_ORDER: dict[str, tuple[str, ...]] = {
     "openness_to_change": ("self_direction", "stimulation", "hedonism"),
@@ -90,19 +59,6 @@ REFINED_TO_BASIC: dict[str, tuple[str, ...]] = {
     "universalism": ("universalism_concern", "universalism_nature", "universalism_tolerance"),
 }
 
-HARM_CATEGORIES: tuple[str, ...] = (
-    "illegal_activity",
-    "child_abuse_content",
-    "hate_harassment_violence",
-    "malware",
-    "physical_harm",
-    "economic_harm",
-    "fraud_deception",
-    "adult_content",
-    "political_campaigning",
-    "privacy_violation",
-    "tailored_financial_advice",
-)
 
 
 def value_columns(table: pd.DataFrame, prefix: str = "value_") -> list[str]:

@@ -19,22 +19,10 @@ import yaml
 
 from psyval.errors import PsyvalError
 from psyval.instruments.values import BASIC_VALUES, HIGHER_ORDER_VALUES
+from psyval.probes.taxonomy import HARM_CATEGORIES
 
 #: The 14 extreme profiles: one basic or higher-order value high, the rest low.
 EXTREME_PROFILES: tuple[str, ...] = BASIC_VALUES + HIGHER_ORDER_VALUES
-HARM_CATEGORIES: tuple[str, ...] = (
-    "illegal_activity",
-    "child_abuse_content",
-    "hate_harassment_violence",
-    "malware",
-    "physical_harm",
-    "economic_harm",
-    "fraud_deception",
-    "adult_content",
-    "political_campaigning",
-    "privacy_violation",
-    "tailored_financial_advice",
-)
 SafetyCondition = Literal["input-only", "safety-prompt", "value-prompt", "both"]
 SAFETY_CONDITIONS: tuple[str, ...] = ("input-only", "safety-prompt", "value-prompt", "both")
 ProfileDirection = Literal["higher_is_more_important", "lower_is_more_important"]
