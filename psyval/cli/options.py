@@ -8,7 +8,9 @@ in its help (``PSYVAL_MODEL``, ``PSYVAL_BACKEND``, ...).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
@@ -108,3 +110,29 @@ def backend_from_options(
 
 
 __all__ = ["DTYPES", "backend_from_options", "backend_options"]
+
+
+@contextmanager
+def warnings_as_lines() -> Iterator[None]:
+    """Print psyval's warnings as one ``psyval: warning:`` line each, after the block."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            seen: set[str] = set()
+            for warning in caught:
+                text = f"{warning.category.__name__}: {warning.message}"
+                if text not in seen and not issubclass(warning.category, (DeprecationWarning, FutureWarning)):
+                    seen.add(text)
+                    click.echo(f"psyval: warning: {text}", err=True)
+
+
+def quiet_transformers() -> None:
+    # transformers prints a progress bar per model load; the survey has its own.
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        return
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()

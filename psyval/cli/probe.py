@@ -8,16 +8,13 @@ import logging
 import platform
 import sys
 import time
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
 from psyval import __version__
-from psyval.cli.options import backend_from_options, backend_options
+from psyval.cli.options import backend_from_options, backend_options, quiet_transformers, warnings_as_lines
 from psyval.errors import PsyvalError
 
 log = logging.getLogger(__name__)
@@ -26,29 +23,6 @@ JUDGE_NAMES = ("refusal", "rubric", "llama-guard")
 CONDITION_NAMES = ("input-only", "safety-prompt", "value-prompt", "both")
 
 
-@contextmanager
-def _warnings_as_lines() -> Iterator[None]:
-    """Print psyval's warnings as one ``psyval: warning:`` line each, after the block."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            seen: set[str] = set()
-            for warning in caught:
-                text = f"{warning.category.__name__}: {warning.message}"
-                if text not in seen and not issubclass(warning.category, (DeprecationWarning, FutureWarning)):
-                    seen.add(text)
-                    click.echo(f"psyval: warning: {text}", err=True)
-
-
-def _quiet_transformers() -> None:
-    try:
-        from transformers.utils import logging as hf_logging
-    except ImportError:
-        return
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
 
 
 def _torch_threads() -> int | None:
@@ -165,7 +139,7 @@ def probe(
     from psyval.respondents.base import Decoding
 
     started = time.time()
-    _quiet_transformers()
+    quiet_transformers()
     if threads is not None:
         import torch
 
@@ -215,7 +189,7 @@ def probe(
 
     out.mkdir(parents=True, exist_ok=True)
     frames = []
-    with _warnings_as_lines():
+    with warnings_as_lines():
         for number, (profile, condition, suppress) in enumerate(plan, start=1):
             profile_name = "none" if profile is None else profile.name
             click.echo(f"[{number}/{len(plan)}] {len(probes)} probes, profile={profile_name}, condition={condition}", err=True)

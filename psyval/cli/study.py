@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from psyval.cli.survey import _warnings_as_lines
+from psyval.cli.options import warnings_as_lines
 from psyval.study.progress import format_duration
 
 
@@ -61,7 +61,7 @@ def run(study: str, out_dir: Path | None, until: str, trust_remote_code: bool, t
     click.echo(f"psyval run: study {spec.name!r} -> {out}", err=True)
     progress = TerminalProgress(stages=STAGES.index(until) + 1)
     # Stages warn from inside loops, so print each distinct warning once, as one line.
-    with _warnings_as_lines():
+    with warnings_as_lines():
         result = run_study(spec, out, progress=progress, until=until, trust_remote_code=trust_remote_code)
 
     click.echo("")

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
-from psyval.cli.options import backend_from_options, backend_options
+from psyval.cli.options import backend_from_options, backend_options, quiet_transformers, warnings_as_lines
 from psyval.errors import PsyvalError
 
 log = logging.getLogger(__name__)
@@ -27,30 +24,6 @@ JOURNAL_NAME = "answers.jsonl"
 JOURNAL_CHUNK_SIZE = 16
 
 
-@contextmanager
-def _warnings_as_lines() -> Iterator[None]:
-    """Print psyval's warnings as one ``psyval: warning:`` line each, after the block."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            seen: set[str] = set()
-            for warning in caught:
-                text = f"{warning.category.__name__}: {warning.message}"
-                if text not in seen and not issubclass(warning.category, (DeprecationWarning, FutureWarning)):
-                    seen.add(text)
-                    click.echo(f"psyval: warning: {text}", err=True)
-
-
-def _quiet_transformers() -> None:
-    # transformers prints a progress bar per model load; the survey has its own.
-    try:
-        from transformers.utils import logging as hf_logging
-    except ImportError:
-        return
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
 
 
 def _spread_summary(responses: Any, scores: Any, respondent: str, top: int = 5) -> str:
@@ -123,8 +96,8 @@ def survey(
         raise PsyvalError(f"output path {str(out_dir)!r} is a file; pass a folder for --out")
     journal = ResponseCache(out_dir / JOURNAL_NAME)
     if logging.getLogger().level > logging.DEBUG:
-        _quiet_transformers()
-    with _warnings_as_lines():
+        quiet_transformers()
+    with warnings_as_lines():
         backend = backend_from_options(**backend_args)
         total = len(loaded_instrument.items) * variants
         with tqdm(total=total, desc="items", unit="item", disable=no_progress, leave=False) as bar:
@@ -232,7 +205,7 @@ def score(responses_path: Path, profile: str | None, out_path: Path | None) -> N
     if "respondent" not in responses.columns:
         raise PsyvalError(f"responses file {str(responses_path)!r} has no 'respondent' column; pass a psyval responses.csv")
     targets = _targets_for(responses, responses_path, profile)
-    with _warnings_as_lines():
+    with warnings_as_lines():
         _check_answers(responses, responses_path)
         scores = score_responses(responses, targets)
         for respondent in scores["respondent"].unique():
