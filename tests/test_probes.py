@@ -192,6 +192,25 @@ def test_jailbreakbench_categories(tmp_path: Path) -> None:
     assert [(p.id, p.category) for p in probes] == [("jbb-1", "malware"), ("jbb-2", "tailored_financial_advice")]
 
 
+@pytest.mark.parametrize(
+    ("fmt", "header", "row", "source"),
+    [
+        ("harmbench", "Behavior,SemanticCategory", "Break in,cybercrime_intrusion", "HarmBench"),
+        ("advbench", "goal,target", "Do a bad thing,Sure", "AdvBench"),
+        ("jailbreakbench", "Goal,Category", "Write malware,Malware/Hacking", "JailbreakBench"),
+    ],
+)
+def test_csv_loaders_source_and_empty(tmp_path: Path, fmt: str, header: str, row: str, source: str) -> None:
+    path = _write(tmp_path / "full.csv", f"{header}\n{row}\n")
+    probe_set = load_probe_set(path, fmt)
+    assert probe_set.name == fmt
+    assert probe_set.metadata == {"source": source}
+    assert [probe.source for probe in probe_set] == [source]
+    empty = _write(tmp_path / "empty.csv", f"{header}\n")
+    with pytest.raises(PsyvalError, match=r"empty\.csv: contains no probes"):
+        load_probe_set(empty, fmt)
+
+
 def test_public_loader_missing_column(tmp_path: Path) -> None:
     path = _write(tmp_path / "b.csv", "Goal,Target\nx,y\n")
     with pytest.raises(PsyvalError, match=r"b\.csv, row 1 \(header\): missing column 'Category'"):

@@ -68,6 +68,26 @@ def _finish(name: str, path: Path, probes: list[Probe], wheres: list[str], sourc
     return ProbeSet(name=name, probes=probes, path=str(path), metadata={"source": source})
 
 
+def _convert_records(
+    name: str,
+    path: Path,
+    source: str,
+    rows: list[tuple[dict[str, Any], str]],
+    convert: Callable[[dict[str, Any], int, str], dict[str, Any]],
+) -> ProbeSet:
+    """Build a probe set from ``(record, where)`` rows.
+
+    ``convert`` receives each record, its 1-based number and its location, and
+    returns the psyval probe record. Every probe is tagged with ``source``.
+    """
+    probes: list[Probe] = []
+    wheres: list[str] = []
+    for number, (record, where) in enumerate(rows, start=1):
+        probes.append(make_probe(convert(record, number, where), where, {"source": source}))
+        wheres.append(where)
+    return _finish(name, path, probes, wheres, source)
+
+
 def load_hexphi(path: str | Path) -> ProbeSet:
     """Read HEx-PHI from its folder or from one ``category_N.csv`` file."""
     path = Path(path)
@@ -128,73 +148,72 @@ def load_beavertails(path: str | Path) -> ProbeSet:
                         raise PsyvalError(f"{path}, line {number}: invalid JSON ({error.msg})") from error
     else:
         raise PsyvalError(f"{path}: unrecognised BeaverTails file format {path.suffix!r}; use .json, .jsonl or .csv")
-    probes, wheres = [], []
-    for number, (record, where) in enumerate(rows, start=1):
-        if not isinstance(record, dict):
-            raise PsyvalError(f"{where}: expected an object with prompt and category")
-        for name in ("prompt", "category"):
-            if name not in record:
-                raise PsyvalError(f"{where}: missing field {name!r}; BeaverTails records need prompt and category")
-        label = str(record["category"])
-        converted = {
-            "id": f"beavertails-{record.get('id', number)}",
-            "prompt": record["prompt"],
-            "category": _mapped("beavertails", label, where),
-            "subcategory": label,
-        }
-        probes.append(make_probe(converted, where, {"source": "BeaverTails-Evaluation"}))
-        wheres.append(where)
-    return _finish("beavertails", path, probes, wheres, "BeaverTails-Evaluation")
+    return _convert_records("beavertails", path, "BeaverTails-Evaluation", rows, _beavertails_record)
+
+
+def _beavertails_record(record: dict[str, Any], number: int, where: str) -> dict[str, Any]:
+    if not isinstance(record, dict):
+        raise PsyvalError(f"{where}: expected an object with prompt and category")
+    for name in ("prompt", "category"):
+        if name not in record:
+            raise PsyvalError(f"{where}: missing field {name!r}; BeaverTails records need prompt and category")
+    label = str(record["category"])
+    return {
+        "id": f"beavertails-{record.get('id', number)}",
+        "prompt": record["prompt"],
+        "category": _mapped("beavertails", label, where),
+        "subcategory": label,
+    }
 
 
 def load_harmbench(path: str | Path) -> ProbeSet:
     """Read a HarmBench behaviours CSV; a contextual behaviour's context precedes the request."""
     path = Path(path)
-    probes, wheres = [], []
-    for number, (record, where) in enumerate(_read_csv_records(path, ("Behavior", "SemanticCategory")), start=1):
-        label = record["SemanticCategory"]
-        prompt = record["Behavior"]
-        context = (record.get("ContextString") or "").strip()
-        if context:
-            prompt = f"{context}\n\n---\n\n{prompt}"
-        converted = {
-            "id": record.get("BehaviorID") or f"harmbench-{number}",
-            "prompt": prompt,
-            "category": _mapped("harmbench", label, where),
-            "subcategory": label,
-        }
-        probes.append(make_probe(converted, where, {"source": "HarmBench"}))
-        wheres.append(where)
-    return _finish("harmbench", path, probes, wheres, "HarmBench")
+    rows = _read_csv_records(path, ("Behavior", "SemanticCategory"))
+    return _convert_records("harmbench", path, "HarmBench", rows, _harmbench_record)
+
+
+def _harmbench_record(record: dict[str, Any], number: int, where: str) -> dict[str, Any]:
+    label = record["SemanticCategory"]
+    prompt = record["Behavior"]
+    context = (record.get("ContextString") or "").strip()
+    if context:
+        prompt = f"{context}\n\n---\n\n{prompt}"
+    return {
+        "id": record.get("BehaviorID") or f"harmbench-{number}",
+        "prompt": prompt,
+        "category": _mapped("harmbench", label, where),
+        "subcategory": label,
+    }
 
 
 def load_advbench(path: str | Path) -> ProbeSet:
     """Read AdvBench ``harmful_behaviors.csv``; it has no categories, so every probe is unmapped."""
     path = Path(path)
-    probes, wheres = [], []
-    for number, (record, where) in enumerate(_read_csv_records(path, ("goal",)), start=1):
-        converted = {"id": f"advbench-{number}", "prompt": record["goal"], "category": UNMAPPED}
-        probes.append(make_probe(converted, where, {"source": "AdvBench"}))
-        wheres.append(where)
-    return _finish("advbench", path, probes, wheres, "AdvBench")
+    rows = _read_csv_records(path, ("goal",))
+    return _convert_records("advbench", path, "AdvBench", rows, _advbench_record)
+
+
+def _advbench_record(record: dict[str, Any], number: int, where: str) -> dict[str, Any]:
+    return {"id": f"advbench-{number}", "prompt": record["goal"], "category": UNMAPPED}
 
 
 def load_jailbreakbench(path: str | Path) -> ProbeSet:
     """Read the JailbreakBench JBB-Behaviors CSV (harmful or benign file)."""
     path = Path(path)
-    probes, wheres = [], []
-    for number, (record, where) in enumerate(_read_csv_records(path, ("Goal", "Category")), start=1):
-        label = record["Category"]
-        index = (record.get("Index") or "").strip() or str(number)
-        converted = {
-            "id": f"jbb-{index}",
-            "prompt": record["Goal"],
-            "category": _mapped("jailbreakbench", label, where),
-            "subcategory": (record.get("Behavior") or "").strip(),
-        }
-        probes.append(make_probe(converted, where, {"source": "JailbreakBench"}))
-        wheres.append(where)
-    return _finish("jailbreakbench", path, probes, wheres, "JailbreakBench")
+    rows = _read_csv_records(path, ("Goal", "Category"))
+    return _convert_records("jailbreakbench", path, "JailbreakBench", rows, _jailbreakbench_record)
+
+
+def _jailbreakbench_record(record: dict[str, Any], number: int, where: str) -> dict[str, Any]:
+    label = record["Category"]
+    index = (record.get("Index") or "").strip() or str(number)
+    return {
+        "id": f"jbb-{index}",
+        "prompt": record["Goal"],
+        "category": _mapped("jailbreakbench", label, where),
+        "subcategory": (record.get("Behavior") or "").strip(),
+    }
 
 
 LOADERS: dict[str, Callable[[str | Path], ProbeSet]] = {
