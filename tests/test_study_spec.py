@@ -116,6 +116,26 @@ def test_csv_direction_contradicting_header_rejected(tmp_path):
         read_profiles_csv(CsvProfilesSpec(path))
 
 
+def test_csv_rating_columns_declared_lower_rejected(tmp_path):
+    # Plain value columns on the PVQ 1-6 scale are ratings, higher = more important.
+    path = write_csv(
+        tmp_path / "p.csv", "# scale: 1-6\n# direction: lower_is_more_important\n" + HEADER + "\nx," + ",".join(["3"] * 10)
+    )
+    with pytest.raises(PsyvalError) as caught:
+        read_profiles_csv(CsvProfilesSpec(path))
+    message = str(caught.value)
+    assert str(path) in message
+    assert "'lower_is_more_important'" in message
+    assert "rating columns" in message
+
+
+def test_csv_rank_columns_on_rating_scale_rejected(tmp_path):
+    header = "name," + ",".join(f"{value}_rank" for value in BASIC_VALUES)
+    path = write_csv(tmp_path / "r.csv", f"# scale: 0-6\n# direction: lower_is_more_important\n{header}\nx,{','.join(['3'] * 10)}\n")
+    with pytest.raises(PsyvalError, match=r"rank columns .* declared scale is 0-6"):
+        read_profiles_csv(CsvProfilesSpec(path))
+
+
 def test_csv_value_outside_range_rejected(tmp_path):
     path = write_csv(
         tmp_path / "p.csv",

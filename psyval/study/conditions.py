@@ -158,8 +158,9 @@ def read_profiles_csv(spec: CsvProfilesSpec) -> list[TargetProfile]:
     PsyvalError
         If the scale or direction is undeclared, or declared twice with different
         values. If the direction contradicts the header (``_rank`` columns
-        declared ``higher_is_more_important``) or a value lies outside the
-        declared range. If a column, name or number is missing or invalid.
+        declared ``higher_is_more_important``, or rating columns declared
+        ``lower_is_more_important``), if rank columns have a scale other than
+        1 to at most 10, or if a value lies outside the declared range. If a column, name or number is missing or invalid.
     """
     path = spec.path
     if not path.is_file():
@@ -205,10 +206,18 @@ def read_profiles_csv(spec: CsvProfilesSpec) -> list[TargetProfile]:
     if any(is_rank) and not all(is_rank):
         raise PsyvalError(f"{path}: some columns end in '_rank' and some do not; use one form for all: {header!r}")
     rank_header = all(is_rank) and bool(is_rank)
+    # Rank columns (<value>_rank, 1 = most important) are the only lower-is-better
+    # form. Plain value columns are importance ratings, higher = more important.
     if rank_header and direction == "higher_is_more_important":
         raise PsyvalError(
             f"{path}: the header has rank columns (rank 1 = most important) but the declared direction is "
             "'higher_is_more_important'; declare 'lower_is_more_important' or rename the columns"
+        )
+    if not rank_header and direction == "lower_is_more_important":
+        raise PsyvalError(
+            f"{path}: the declared direction is 'lower_is_more_important' but the header has rating columns "
+            "(higher = more important); declare 'higher_is_more_important', or name the columns "
+            "'<value>_rank' for ranks"
         )
     value_ids = [column[: -len(_RANK_SUFFIX)] if rank_header else column for column in value_columns]
     if sorted(value_ids) != sorted(BASIC_VALUES):
@@ -221,7 +230,8 @@ def read_profiles_csv(spec: CsvProfilesSpec) -> list[TargetProfile]:
     low, high = scale
     if rank_header and (low != 1 or high > len(BASIC_VALUES)):
         raise PsyvalError(
-            f"{path}: rank columns need a scale from 1 to at most {len(BASIC_VALUES)}, got {scale!r}"
+            f"{path}: the header has rank columns and the declared direction is {direction!r}, but the "
+            f"declared scale is {low:g}-{high:g}; ranks need a scale from 1 to at most {len(BASIC_VALUES)}"
         )
 
     profiles = []
