@@ -80,5 +80,9 @@ def test_out_of_range_rejected(tmp_path):  # type: ignore[no-untyped-def]
 def test_missing_value_rejected(tmp_path):  # type: ignore[no-untyped-def]
     body = "\n".join(VALUES_7.splitlines()[:-1])
     path = _write(tmp_path, f"scale: {{min: 1, max: 7, direction: higher_is_more_important}}\nvalues:\n{body}\n")
-    with pytest.raises(PsyvalError, match="missing values \\['universalism'\\]"):
+    with pytest.raises(PsyvalError) as caught:
         load_profile(path)
+    message = str(caught.value)
+    assert f"profile file {str(path)!r}" in message
+    assert "missing values universalism;" in message
+    assert "[]" not in message

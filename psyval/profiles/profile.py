@@ -67,18 +67,28 @@ class Profile:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # A file's profile names its path. Study profiles carry a source such as
+        # "csv:profiles.csv" or "sampled:power", which is shown after the name.
+        if Path(self.source).suffix.lower() in (".yaml", ".yml", ".json"):
+            where = f"profile file {self.source!r}"
+        elif self.source != "preset":
+            where = f"profile {self.name!r} ({self.source})"
+        else:
+            where = f"profile {self.name!r}"
         missing = [v for v in BASIC_VALUES if v not in self.values]
         unknown = [v for v in self.values if v not in BASIC_VALUES]
-        if missing or unknown:
+        problems = []
+        if missing:
+            problems.append(f"missing values {', '.join(missing)}")
+        if unknown:
+            problems.append(f"unknown values {', '.join(map(repr, unknown))}")
+        if problems:
             raise PsyvalError(
-                f"profile {self.name!r}: missing values {missing!r}, unknown values {unknown!r}; "
-                f"give exactly these ten: {', '.join(BASIC_VALUES)}"
+                f"{where}: {' and '.join(problems)}; give exactly these ten: {', '.join(BASIC_VALUES)}"
             )
         for value, score in self.values.items():
             if not SCALE_MIN <= score <= SCALE_MAX:
-                raise PsyvalError(
-                    f"profile {self.name!r}: {value} = {score!r} is outside {SCALE_MIN:g}-{SCALE_MAX:g}"
-                )
+                raise PsyvalError(f"{where}: {value} = {score!r} is outside {SCALE_MIN:g}-{SCALE_MAX:g}")
 
     def as_series(self) -> Any:
         """Return the importances as a pandas Series indexed by basic value id."""
