@@ -97,6 +97,18 @@ def test_value_without_items_rejected(tmp_path):  # type: ignore[no-untyped-def]
     assert "value 'hedonism': has no items" in _error(tmp_path, data)
 
 
+def test_invalid_items_not_reported_as_missing(tmp_path):  # type: ignore[no-untyped-def]
+    # Every power item is invalid, so the value keeps no item, but the
+    # error must point at the items and not claim that power has none.
+    data = _base()
+    for item in data["items"]:
+        if item["value"] == "power":
+            item["reverse"] = "yes"
+    message = _error(tmp_path, data)
+    assert "field 'reverse': 'yes' is not true or false" in message
+    assert "has no items" not in message
+
+
 def test_undeclared_direction_rejected(tmp_path):  # type: ignore[no-untyped-def]
     data = _base()
     del data["scale"]["direction"]

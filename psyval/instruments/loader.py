@@ -231,7 +231,11 @@ def parse_instrument(data: Any, path: str = "<memory>", sha256: str = "") -> Ins
     items = _parse_items(data.get("items"), value_keys, problems)
     prompts = _parse_prompts(data.get("prompts"), problems)
     used = {item.value for item in items}
-    for value in sorted(value_keys - used):
+    # A value whose items were all rejected above already has its real problems
+    # listed, so "has no items" is reported only for values no item names.
+    raw_items = data.get("items") if isinstance(data.get("items"), list) else []
+    named = {str(entry.get("value")) for entry in raw_items if isinstance(entry, dict)}
+    for value in sorted(value_keys - used - named):
         problems.add(f"value {value!r}", "has no items; add items or remove it from 'values'")
     problems.raise_if_any()
     if scale is None or prompts is None:  # unreachable: both add a problem when None
