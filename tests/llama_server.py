@@ -3,6 +3,12 @@
 The server runs the GGUF file of the embedded SmolLM2 default on 127.0.0.1,
 on a free port, so tests compare it with the in-process backend on the same
 weights. It is a child process of the test run and is always stopped by it.
+
+The shipped file stores most weights in Q4_1, and llama.cpp multiplies them
+with 8-bit quantised activations, while the in-process backend runs their
+float32 dequantisation. :func:`write_float32_gguf` writes that same
+dequantisation back as a GGUF file, so a server can also run exactly the
+in-process weights and a comparison isolates the backends from quantisation.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 
 from psyval.respondents.model_cache import DEFAULT_MODEL, embedded_gguf_path
 
@@ -44,10 +51,18 @@ class LlamaServer:
         The server's ``--n_threads``. One thread is llama-cpp-python's own
         default on 2 cores, and it avoids llama.cpp's spinning worker threads
         competing with the test process for the same cores.
+    model_path
+        The GGUF file to serve; ``None`` serves the embedded default's file.
     """
 
-    def __init__(self, port: int | None = None, context_tokens: int = TEST_CONTEXT_TOKENS, threads: int = 1) -> None:
-        self.model_path = embedded_gguf_path(DEFAULT_MODEL)
+    def __init__(
+        self,
+        port: int | None = None,
+        context_tokens: int = TEST_CONTEXT_TOKENS,
+        threads: int = 1,
+        model_path: Path | None = None,
+    ) -> None:
+        self.model_path = model_path or embedded_gguf_path(DEFAULT_MODEL)
         self.port = port or free_port()
         self.context_tokens = context_tokens
         self.threads = threads
@@ -128,4 +143,33 @@ class LlamaServer:
         self.stop()
 
 
-__all__ = ["LlamaServer", "TEST_CONTEXT_TOKENS", "free_port"]
+def write_float32_gguf(source: Path, target: Path) -> Path:
+    """Write ``source`` to ``target`` with every tensor dequantised to float32.
+
+    The metadata (architecture, tokenizer, chat template) is copied unchanged
+    except ``general.file_type``. The tensors keep llama.cpp's layout, and
+    their values equal what transformers loads from ``source``, because both
+    dequantise with the ``gguf`` package. About 540 MB for SmolLM2-135M.
+    """
+    import gguf
+    from gguf.quants import dequantize
+
+    reader = gguf.GGUFReader(source)
+    writer = gguf.GGUFWriter(target, reader.fields["general.architecture"].contents())
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF.") or key == "general.architecture":
+            continue  # written by GGUFWriter itself
+        value_type = gguf.GGUFValueType(field.types[0])
+        value = gguf.LlamaFileType.ALL_F32 if key == "general.file_type" else field.contents()
+        item_type = gguf.GGUFValueType(field.types[1]) if value_type == gguf.GGUFValueType.ARRAY else None
+        writer.add_key_value(key, value, value_type, sub_type=item_type)
+    for tensor in reader.tensors:
+        writer.add_tensor(tensor.name, dequantize(tensor.data, tensor.tensor_type).astype(np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return target
+
+
+__all__ = ["LlamaServer", "TEST_CONTEXT_TOKENS", "free_port", "write_float32_gguf"]
