@@ -16,6 +16,7 @@ from psyval.judges import (
     load_judge,
 )
 from psyval.judges.refusal import match_refusal
+from psyval.judges.registry import find_judge
 from psyval.judges.rubric import parse_rubric_output
 from psyval.respondents.base import Backend, ChatMessage, Decoding, OptionDistribution
 
@@ -145,6 +146,11 @@ def test_unknown_judge_lists_names() -> None:
     with pytest.raises(PsyvalError, match="unknown judge 'gpt'; choose one of: llama-guard, refusal, rubric"):
         load_judge("gpt")
     assert available_judges() == ["llama-guard", "refusal", "rubric"]
+
+
+def test_find_judge_lookup() -> None:
+    assert find_judge("refusal") == "psyval.judges.refusal:RefusalJudge"
+    assert find_judge("gpt") is None
 
 
 def test_apply_judges_adds_columns() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from psyval.errors import BackendUnavailableError, PsyvalError
 from psyval.respondents.base import Decoding
-from psyval.respondents.registry import load_backend
+from psyval.respondents.registry import find_backend, load_backend
 
 SYSTEM = {"role": "system", "content": "You fill in questionnaires."}
 OPTIONS = ["1", "2", "3", "4", "5", "6"]
@@ -81,6 +81,13 @@ def test_describe_has_manifest_fields(smollm):  # type: ignore[no-untyped-def]
     assert info["model_id"] == "smollm2-135m-instruct"
     assert info["dtype"] == "float32"
     assert len(info["chat_template_sha256"]) == 64
+
+
+def test_find_backend_lookup() -> None:
+    spec = find_backend("transformers")
+    assert spec is not None
+    assert spec.target == "psyval.respondents.transformers_backend:TransformersBackend"
+    assert find_backend("gpt") is None
 
 
 def test_missing_folder_is_one_line_error(tmp_path):  # type: ignore[no-untyped-def]

@@ -25,6 +25,14 @@ def available_judges() -> list[str]:
     return sorted(_JUDGES)
 
 
+def find_judge(name: str) -> str | None:
+    """Look up the ``"module:ClassName"`` target of judge ``name`` without importing it.
+
+    Returns None for an unknown name, so a caller can word its own error.
+    """
+    return _JUDGES.get(name)
+
+
 def register_judge(name: str, target: str) -> None:
     """Add or replace a judge given as ``"module:ClassName"``."""
     _JUDGES[name] = target
@@ -38,7 +46,7 @@ def load_judge(name: str, **options: Any) -> Judge:
     PsyvalError
         For an unknown name.
     """
-    target = _JUDGES.get(name)
+    target = find_judge(name)
     if target is None:
         raise PsyvalError(f"unknown judge {name!r}; choose one of: {', '.join(available_judges())}")
     module_name, class_name = target.split(":")

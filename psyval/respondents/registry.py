@@ -44,6 +44,14 @@ def available_backends() -> list[str]:
     return sorted(_BACKENDS)
 
 
+def find_backend(name: str) -> BackendSpec | None:
+    """Look up the registered spec of backend ``name`` without importing it.
+
+    Returns None for an unknown name, so a caller can word its own error.
+    """
+    return _BACKENDS.get(name)
+
+
 def load_backend(name: str, **options: Any) -> Backend:
     """Instantiate backend ``name`` with ``options``.
 
@@ -52,7 +60,7 @@ def load_backend(name: str, **options: Any) -> Backend:
     PsyvalError
         For an unknown name, or when the backend's dependency is not installed.
     """
-    spec = _BACKENDS.get(name)
+    spec = find_backend(name)
     if spec is None:
         raise PsyvalError(
             f"unknown backend {name!r}; choose one of: {', '.join(available_backends())}"

@@ -283,11 +283,11 @@ def _check_options(fields: _Fields, options: dict[str, Any], component: str, all
 
 
 def _check_backend(fields: _Fields, backend: str, options: dict[str, Any]) -> None:
-    # The registry keeps its table private. Reading it here lets the study file be
-    # checked before any model is loaded.
+    # Checking options against the backend class's signature here rejects a bad study
+    # file before any model loads.
     from psyval.respondents import registry
 
-    spec = registry._BACKENDS.get(backend)
+    spec = registry.find_backend(backend)
     if spec is None:
         raise fields.error(
             "backend", f"is {backend!r}, an unknown backend; choose one of: {', '.join(registry.available_backends())}"
@@ -321,7 +321,7 @@ def _check_analysis_file(fields: _Fields, key: str, name: str) -> None:
 def _check_judge(fields: _Fields, name: str, options: dict[str, Any]) -> None:
     from psyval.judges import registry
 
-    target = registry._JUDGES.get(name)
+    target = registry.find_judge(name)
     if target is None:
         choices = ", ".join(registry.available_judges())
         raise fields.error("name", f"is {name!r}, an unknown judge; choose one of: {choices}")
