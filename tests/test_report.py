@@ -157,6 +157,19 @@ def test_report_cli_rejects_non_utf8_probes(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+def test_report_cli_rejects_empty_analyses_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "results"
+    folder.mkdir()
+    synthetic_respondents(20, seed=1).to_csv(folder / "respondents.csv", index=False)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = CliRunner().invoke(main, ["report", str(folder), "--analyses", str(empty)])
+    assert result.exit_code == 2
+    assert f"analyses folder {str(empty)!r} contains no .lav SEM files and no hypotheses.yaml" in result.output
+    assert "Traceback" not in result.output
+    assert not (folder / "report" / "report.html").exists()
+
+
 def test_report_cli_writes_report(tmp_path: Path) -> None:
     folder = make_results(tmp_path / "results", n=40)
     result = CliRunner().invoke(main, ["report", str(folder), "--out", str(tmp_path / "out")])

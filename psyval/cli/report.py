@@ -13,8 +13,8 @@ import click
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Report folder. Default: RESULTS/report.")
 @click.option("--analyses", "analyses_dir", type=click.Path(path_type=Path), default=None,
-              help="Folder of .lav SEM files and hypotheses.yaml. Default: RESULTS/analyses or "
-                   "RESULTS/analysis/models if present, "
+              help="Folder of .lav SEM files and hypotheses.yaml; it must contain at least one of them. "
+                   "Default: RESULTS/analyses or RESULTS/analysis/models if present, "
                    "else the bundled analyses/.")
 @click.option("--hypotheses", "hypotheses_path", type=click.Path(path_type=Path), default=None,
               help="Hypotheses YAML file. Default: hypotheses.yaml of the analyses folder.")

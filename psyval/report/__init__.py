@@ -24,7 +24,7 @@ import pandas as pd
 
 from psyval import __version__
 from psyval.analysis import AnalysisResult, analyze
-from psyval.errors import PsyvalWarning
+from psyval.errors import PsyvalError, PsyvalWarning
 from psyval.report import figures, tables
 from psyval.report.examples import example_responses
 from psyval.report.loading import keyed_items, read_results
@@ -144,6 +144,26 @@ def _sections(result: AnalysisResult, folder_name: str, figure_paths: dict[str, 
     return sections
 
 
+def _check_analyses_dir(analyses_dir: Path, hypotheses_path: str | Path | None) -> None:
+    """Reject an explicit analyses folder that contains no SEM file and no hypotheses.
+
+    Falling back to the bundled analyses would report models the user did not
+    choose, so only a missing hypotheses.yaml next to .lav files falls back,
+    and it is logged.
+    """
+    if not analyses_dir.is_dir():
+        raise PsyvalError(f"analyses folder {str(analyses_dir)!r} not found; pass a folder of .lav files")
+    has_sem = any(analyses_dir.glob("*.lav"))
+    has_hypotheses = hypotheses_path is not None or (analyses_dir / "hypotheses.yaml").is_file()
+    if not has_sem and not has_hypotheses:
+        raise PsyvalError(
+            f"analyses folder {str(analyses_dir)!r} contains no .lav SEM files and no hypotheses.yaml; "
+            "add them, or leave out --analyses to use the bundled analyses"
+        )
+    if not has_hypotheses:
+        logger.warning("analyses folder %r has no hypotheses.yaml; using the bundled hypotheses", str(analyses_dir))
+
+
 def write_report(
     results_dir: str | Path,
     out_dir: str | Path | None = None,
@@ -161,7 +181,10 @@ def write_report(
     analyses_dir, hypotheses_path
         SEM files and hypotheses; by default ``<results_dir>/analyses`` or
         ``<results_dir>/analysis/models`` when one exists, else the bundled
-        ``analyses/``.
+        ``analyses/``. An explicit ``analyses_dir`` must contain ``.lav``
+        files or ``hypotheses.yaml``. Without ``hypotheses.yaml`` and
+        ``hypotheses_path``, the bundled hypotheses are used and a warning
+        is logged.
 
     Returns
     -------
@@ -169,6 +192,8 @@ def write_report(
         ``html``, ``markdown``, ``respondents``, ``reproduce_r`` and one
         ``figure:<name>`` entry per figure, each a path.
     """
+    if analyses_dir is not None:
+        _check_analyses_dir(Path(analyses_dir), hypotheses_path)
     inputs = read_results(results_dir)
     out = Path(out_dir) if out_dir is not None else inputs.path / "report"
     figure_dir = out / "figures"
