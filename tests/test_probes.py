@@ -96,6 +96,8 @@ def test_write_then_read_round_trip(tmp_path: Path) -> None:
         ("id,prompt\na1,x\n", r"p\.csv, row 1 \(header\): missing column 'category'"),
         ("id,prompt,category\n,x,malware\n", r"p\.csv, row 2: empty probe id"),
         ("id,prompt,category,kind\na1,x,malware,maybe\n", r"row 2: probe 'a1' has unknown kind 'maybe'"),
+        ("id,prompt,category,severity\na1,x,malware,high\n", r"p\.csv, row 1 \(header\): unknown field 'severity'; use only id"),
+        ("id,prompt,category\na1,x,malware,extra\n", r"p\.csv, row 2: the row has more cells than the header"),
     ],
 )
 def test_csv_validation_names_file_and_row(tmp_path: Path, text: str, message: str) -> None:
@@ -107,6 +109,15 @@ def test_jsonl_missing_field_names_line(tmp_path: Path) -> None:
     path = _write(tmp_path / "p.jsonl", '{"id": "a", "prompt": "x", "category": "malware"}\n{"id": "b", "prompt": "y"}\n')
     with pytest.raises(PsyvalError, match=r"p\.jsonl, line 2: missing column 'category'"):
         read_probe_file(path)
+
+
+def test_unknown_record_field_rejected(tmp_path: Path) -> None:
+    jsonl = _write(tmp_path / "p.jsonl", '{"id": "a", "prompt": "x", "category": "malware", "subcategroy": "worm"}\n')
+    yaml_file = _write(tmp_path / "p.yaml", "probes:\n  - {id: a, prompt: x, category: malware, severity: 3}\n")
+    with pytest.raises(PsyvalError, match=r"p\.jsonl, line 1: unknown field 'subcategroy'; use only id, prompt"):
+        read_probe_file(jsonl)
+    with pytest.raises(PsyvalError, match=r"p\.yaml, probe 1: unknown field 'severity'; use only id, prompt"):
+        read_probe_file(yaml_file)
 
 
 def test_yaml_duplicate_id_names_probe(tmp_path: Path) -> None:

@@ -154,6 +154,21 @@ def make_probe(record: Mapping[str, Any], where: str, defaults: Mapping[str, Any
     )
 
 
+def check_known_fields(record: Mapping[Any, Any], where: str) -> None:
+    """Raise :class:`PsyvalError` for a field outside the probe format.
+
+    A mistyped optional field (``subcategroy``) would otherwise be dropped
+    without a trace. ``csv.DictReader`` stores the cells of a row longer than
+    its header under the key ``None``, which gets its own message.
+    """
+    allowed = REQUIRED_FIELDS + OPTIONAL_FIELDS
+    if None in record:
+        raise PsyvalError(f"{where}: the row has more cells than the header has columns; remove the extra cells")
+    for name in record:
+        if name not in allowed:
+            raise PsyvalError(f"{where}: unknown field {name!r}; use only {', '.join(allowed)}")
+
+
 def check_unique_ids(probes: Sequence[Probe], wheres: Sequence[str]) -> None:
     """Raise :class:`PsyvalError` naming both rows when two probes share an id."""
     first_seen: dict[str, str] = {}
@@ -198,6 +213,7 @@ def _read_csv(path: Path) -> list[tuple[dict[str, Any], str]]:
                     f"{path}, row 1 (header): missing column {name!r}; the header must include "
                     f"{', '.join(REQUIRED_FIELDS)}"
                 )
+        check_known_fields(dict.fromkeys(header), f"{path}, row 1 (header)")
         # Row numbers count the header as row 1, as a spreadsheet shows them.
         return [(dict(record), f"{path}, row {number}") for number, record in enumerate(reader, start=2)]
 
@@ -225,7 +241,8 @@ def read_probe_file(path: str | Path) -> ProbeSet:
     ------
     PsyvalError
         If the file is missing, its suffix is not .yaml/.yml/.csv/.jsonl, or a
-        record fails validation; the message names the file and row.
+        record fails validation or has a field outside the format. The
+        message names the file and row.
     """
     path = Path(path)
     if not path.is_file():
@@ -244,6 +261,8 @@ def read_probe_file(path: str | Path) -> ProbeSet:
         rows = _read_jsonl(path)
     if not rows:
         raise PsyvalError(f"{path}: contains no probes")
+    for record, where in rows:
+        check_known_fields(record, where)
     probes = [make_probe(record, where, metadata) for record, where in rows]
     check_unique_ids(probes, [where for _, where in rows])
     name = _text(metadata.get("name")) or path.stem
