@@ -75,6 +75,26 @@ def test_invalid_study_rejected(study, fragment):
         parse_study(study, source="s.yaml")
 
 
+@pytest.mark.parametrize(
+    ("study", "expected"),
+    [
+        (None, "s.yaml: study must be a mapping, got nothing (the entry is empty or null)"),
+        ([], "s.yaml: study must be a mapping, got an empty list"),
+        (minimal(conditions=None), "conditions must be a mapping, got nothing"),
+        (minimal(replicates=None), "study.replicates must be an integer >= 1, got nothing"),
+        (minimal(judge={"name": ""}), "judge.name must be a non-empty string, got an empty string"),
+        ({"conditions": {"profiles": {}}}, "s.yaml: conditions.profiles lists no profiles"),
+    ],
+)
+def test_study_errors_describe_empty_values(study, expected):
+    with pytest.raises(PsyvalError) as caught:
+        parse_study(study, source="s.yaml")
+    message = str(caught.value)
+    assert expected in message
+    for internal in ("None", "[]", "{}", "''"):
+        assert internal not in message
+
+
 def test_missing_study_file_rejected(tmp_path):
     with pytest.raises(PsyvalError, match="not found"):
         load_study(tmp_path / "nope.yaml")

@@ -177,12 +177,21 @@ class StudySpec:
         return json.loads(json.dumps(data, default=str))
 
 
+def _describe(value: Any) -> str:
+    """Describe a field value for an error message, in words where ``repr`` shows Python internals."""
+    if value is None:
+        return "nothing (the entry is empty or null)"
+    if isinstance(value, (list, dict, str)) and not value:
+        return {list: "an empty list", dict: "an empty mapping", str: "an empty string"}[type(value)]
+    return repr(value)
+
+
 class _Fields:
     """Read typed fields from one mapping of the study file, naming the path on error."""
 
     def __init__(self, data: Any, where: str, source: str, allowed: set[str]) -> None:
         if not isinstance(data, dict):
-            raise PsyvalError(f"{source}: {where} must be a mapping, got {data!r}")
+            raise PsyvalError(f"{source}: {where} must be a mapping, got {_describe(data)}")
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise PsyvalError(
@@ -193,30 +202,31 @@ class _Fields:
         self.source = source
 
     def error(self, key: str, message: str) -> PsyvalError:
-        return PsyvalError(f"{self.source}: {self.where}.{key} {message}")
+        path = f"{self.where}.{key}" if key else self.where
+        return PsyvalError(f"{self.source}: {path} {message}")
 
     def get_str(self, key: str, default: str | None = None) -> str:
         value = self.data.get(key, default)
         if not isinstance(value, str) or not value.strip():
-            raise self.error(key, f"must be a non-empty string, got {value!r}")
+            raise self.error(key, f"must be a non-empty string, got {_describe(value)}")
         return value
 
     def get_int(self, key: str, default: int, minimum: int) -> int:
         value = self.data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.error(key, f"must be an integer >= {minimum}, got {value!r}")
+            raise self.error(key, f"must be an integer >= {minimum}, got {_describe(value)}")
         return value
 
     def get_float(self, key: str, default: float, minimum: float, maximum: float) -> float:
         value = self.data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not minimum <= value <= maximum:
-            raise self.error(key, f"must be a number from {minimum} to {maximum}, got {value!r}")
+            raise self.error(key, f"must be a number from {minimum} to {maximum}, got {_describe(value)}")
         return float(value)
 
     def get_bool(self, key: str, default: bool) -> bool:
         value = self.data.get(key, default)
         if not isinstance(value, bool):
-            raise self.error(key, f"must be true or false, got {value!r}")
+            raise self.error(key, f"must be true or false, got {_describe(value)}")
         return value
 
     def get_list(self, key: str, default: list[Any]) -> list[Any]:
@@ -224,7 +234,7 @@ class _Fields:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
-            raise self.error(key, f"must be a list, got {value!r}")
+            raise self.error(key, f"must be a list, got {_describe(value)}")
         return value
 
     def get_choices(self, key: str, default: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[str, ...]:
@@ -343,10 +353,10 @@ def _parse_model(data: Any, where: str, source: str) -> ModelSpec:
     default_label = Path(model).name.replace(".", "_")
     label = fields.get_str("label", default_label)
     if not label.replace("_", "").replace("-", "").isalnum():
-        raise fields.error("label", f"must contain only letters, digits, '_' and '-', got {label!r}")
+        raise fields.error("label", f"must contain only letters, digits, '_' and '-', got {_describe(label)}")
     options = data.get("options", {})
     if not isinstance(options, dict):
-        raise fields.error("options", f"must be a mapping of backend options, got {options!r}")
+        raise fields.error("options", f"must be a mapping of backend options, got {_describe(options)}")
     if options.get("trust_remote_code"):
         # Remote code runs with the user's rights, so a study file cannot switch it on;
         # the CLI flag --trust-remote-code is the only way.
@@ -380,11 +390,15 @@ def _parse_conditions(data: Any, source: str, base_dir: Path) -> ConditionsSpec:
                 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in scale)
                 or scale[0] >= scale[1]
             ):
-                raise cfields.error("scale", f"must be [minimum, maximum] with minimum < maximum, got {scale!r}")
+                raise cfields.error(
+                    "scale", f"must be [minimum, maximum] with minimum < maximum, got {_describe(scale)}"
+                )
             scale = (float(scale[0]), float(scale[1]))
         direction = entry.get("direction")
         if direction is not None and direction not in PROFILE_DIRECTIONS:
-            raise cfields.error("direction", f"must be one of {', '.join(PROFILE_DIRECTIONS)}, got {direction!r}")
+            raise cfields.error(
+                "direction", f"must be one of {', '.join(PROFILE_DIRECTIONS)}, got {_describe(direction)}"
+            )
         csv_specs.append(CsvProfilesSpec(path=path, scale=scale, direction=direction))
 
     sampled = None
@@ -408,7 +422,7 @@ def _parse_conditions(data: Any, source: str, base_dir: Path) -> ConditionsSpec:
         raise fields.error(
             "suppress_value",
             f"must be 'top' or a basic or higher-order value id ({', '.join(EXTREME_PROFILES)}), "
-            f"got {suppress_value!r}",
+            f"got {_describe(suppress_value)}",
         )
     needs_value = {"value-prompt", "both"} & set(safety)
     if needs_value and baseline and suppress_value == "top":
@@ -439,7 +453,7 @@ def parse_study(data: Any, source: str = "<study>", base_dir: Path | None = None
     # The name becomes the default results folder, so it must stay one plain folder name.
     if not _NAME_PATTERN.fullmatch(name) or name in (".", ".."):
         raise fields.error(
-            "name", f"must contain only letters, digits, '_', '-' and '.' (no path separators), got {name!r}"
+            "name", f"must contain only letters, digits, '_', '-' and '.' (no path separators), got {_describe(name)}"
         )
     models_raw = fields.get_list("models", ["smollm2-135m-instruct"])
     if not models_raw:
@@ -456,7 +470,7 @@ def parse_study(data: Any, source: str = "<study>", base_dir: Path | None = None
     survey_fields = _Fields(fields.data.get("survey", {}), "survey", source, {"method", "variants", "items_per_unit"})
     method = survey_fields.get_str("method", "logprob")
     if method not in ("logprob", "generate"):
-        raise survey_fields.error("method", f"must be 'logprob' or 'generate', got {method!r}")
+        raise survey_fields.error("method", f"must be 'logprob' or 'generate', got {_describe(method)}")
     survey = SurveySpec(
         method=method,  # type: ignore[arg-type]
         variants=survey_fields.get_int("variants", 1, 1),
@@ -493,7 +507,7 @@ def parse_study(data: Any, source: str = "<study>", base_dir: Path | None = None
         judge_model = _parse_model(judge_fields.data["model"], "judge.model", source)
     judge_options = judge_fields.data.get("options", {})
     if not isinstance(judge_options, dict):
-        raise judge_fields.error("options", f"must be a mapping, got {judge_options!r}")
+        raise judge_fields.error("options", f"must be a mapping, got {_describe(judge_options)}")
     judge_name = judge_fields.get_str("name", "rubric")
     _check_judge(judge_fields, judge_name, judge_options)
     judge = JudgeSpec(
