@@ -66,8 +66,16 @@ def test_file_profile_reversed_direction(tmp_path):  # type: ignore[no-untyped-d
 
 def test_undeclared_direction_rejected(tmp_path):  # type: ignore[no-untyped-def]
     path = _write(tmp_path, f"scale: {{min: 1, max: 7}}\nvalues:\n{VALUES_7}\n")
-    with pytest.raises(PsyvalError, match="direction = None"):
+    with pytest.raises(PsyvalError, match="scale.direction is missing; declare one of"):
         load_profile(path)
+
+
+def test_missing_scale_bound_rejected(tmp_path):  # type: ignore[no-untyped-def]
+    path = _write(tmp_path, f"scale: {{max: 7, direction: higher_is_more_important}}\nvalues:\n{VALUES_7}\n")
+    with pytest.raises(PsyvalError) as caught:
+        load_profile(path)
+    assert "scale.min is missing or empty; give a number" in str(caught.value)
+    assert "None" not in str(caught.value)
 
 
 def test_out_of_range_rejected(tmp_path):  # type: ignore[no-untyped-def]

@@ -139,6 +139,8 @@ def _read_mapping(path: Path) -> dict[str, Any]:
 
 
 def _number(path: Path, where: str, raw: Any) -> float:
+    if raw is None:
+        raise PsyvalError(f"profile file {str(path)!r}: {where} is missing or empty; give a number")
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         raise PsyvalError(f"profile file {str(path)!r}: {where} = {raw!r} is not a number")
     return float(raw)
@@ -160,9 +162,14 @@ def load_profile_file(path: Path) -> Profile:
             f"profile file {str(path)!r} has no 'scale' mapping; declare scale: {{min, max, direction}}"
         )
     direction = scale.get("direction")
+    if direction is None:
+        raise PsyvalError(
+            f"profile file {str(path)!r}: scale.direction is missing; declare one of: {', '.join(DIRECTIONS)}"
+        )
     if direction not in DIRECTIONS:
         raise PsyvalError(
-            f"profile file {str(path)!r}: scale.direction = {direction!r}; declare one of: {', '.join(DIRECTIONS)}"
+            f"profile file {str(path)!r}: scale.direction = {direction!r} is invalid; "
+            f"declare one of: {', '.join(DIRECTIONS)}"
         )
     low = _number(path, "scale.min", scale.get("min"))
     high = _number(path, "scale.max", scale.get("max"))
