@@ -23,7 +23,6 @@ and :meth:`OpenAIBackend.describe` counts them for the manifest.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -44,6 +43,8 @@ from psyval.respondents.http_client import JsonClient, RetryPolicy, ServerUnreac
 from psyval.respondents.openai_tokenizer import load_tokenizer, resolve_tokenizer_source
 from psyval.respondents.prompting import (
     OptionCache,
+    chat_template_sha256,
+    check_options,
     encode_prompt,
     has_chat_template,
     option_token_ids,
@@ -213,7 +214,6 @@ class OpenAIBackend(Backend):
         return has_chat_template(self.tokenizer)
 
     def describe(self) -> dict[str, Any]:
-        template = getattr(self.tokenizer, "chat_template", None) or ""
         fallbacks = self.method_counts.get("generate-fallback", 0)
         return {
             "backend": self.name,
@@ -221,7 +221,7 @@ class OpenAIBackend(Backend):
             "base_url": _redact_url(self.base_url),
             "server_models": list(self.server_models),
             "tokenizer_source": self.tokenizer_source,
-            "chat_template_sha256": hashlib.sha256(template.encode()).hexdigest() if template else None,
+            "chat_template_sha256": chat_template_sha256(self.tokenizer),
             "api_key_env": self.api_key_env,
             "concurrency": self.concurrency,
             "timeout_s": self.timeout,
@@ -280,8 +280,7 @@ class OpenAIBackend(Backend):
         # (vLLM, llama.cpp) reuse the common prefix on their own.
         if not prompts:
             return []
-        if len(set(options)) != len(options) or not options:
-            raise PsyvalError(f"answer options {list(options)!r} must be non-empty and distinct")
+        check_options(options)
         results = self._map(lambda prompt: self._score_one(prompt, options), prompts)
         fallbacks = sum(r.method == "generate-fallback" for r in results)
         if fallbacks:

@@ -7,6 +7,7 @@ the model runs in-process or behind a server.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,18 @@ _OPTION_CONTEXT_CHARS = 64
 def has_chat_template(tokenizer: Any) -> bool:
     """Return whether ``tokenizer`` carries a chat template."""
     return bool(getattr(tokenizer, "chat_template", None))
+
+
+def chat_template_sha256(tokenizer: Any) -> str | None:
+    """Hash the chat template of ``tokenizer`` for the run manifest, or return None without one."""
+    template = getattr(tokenizer, "chat_template", None) or ""
+    return hashlib.sha256(template.encode()).hexdigest() if template else None
+
+
+def check_options(options: Sequence[str]) -> None:
+    """Raise :class:`PsyvalError` unless the answer ``options`` are non-empty and distinct."""
+    if len(set(options)) != len(options) or not options:
+        raise PsyvalError(f"answer options {list(options)!r} must be non-empty and distinct")
 
 
 def render_prompt(tokenizer: Any, messages: Sequence[ChatMessage], answer_prefix: str = "") -> str:

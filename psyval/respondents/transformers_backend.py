@@ -9,7 +9,6 @@ of that prefix, which is computed once and expanded to the batch.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import logging
 import math
@@ -21,6 +20,8 @@ from psyval.respondents.base import Backend, ChatMessage, Decoding, OptionDistri
 from psyval.respondents.model_cache import DEFAULT_MODEL, ModelSource, resolve_model
 from psyval.respondents.prompting import (
     OptionCache,
+    chat_template_sha256,
+    check_options,
     encode_prompt,
     has_chat_template,
     option_token_ids,
@@ -189,7 +190,6 @@ class TransformersBackend(Backend):
         return has_chat_template(self.tokenizer)
 
     def describe(self) -> dict[str, Any]:
-        template = getattr(self.tokenizer, "chat_template", None) or ""
         return {
             "backend": self.name,
             "model_id": self.model_id,
@@ -199,7 +199,7 @@ class TransformersBackend(Backend):
             "revision": self.revision or self.source.revision or getattr(self.model.config, "_commit_hash", None),
             "dtype": str(self.model.dtype).removeprefix("torch."),
             "device": str(self.device),
-            "chat_template_sha256": hashlib.sha256(template.encode()).hexdigest() if template else None,
+            "chat_template_sha256": chat_template_sha256(self.tokenizer),
             "trust_remote_code": self.trust_remote_code,
             "num_parameters": sum(p.numel() for p in self.model.parameters()),
         }
@@ -311,8 +311,7 @@ class TransformersBackend(Backend):
     ) -> list[OptionDistribution]:
         if not prompts:
             return []
-        if len(set(options)) != len(options) or not options:
-            raise PsyvalError(f"answer options {list(options)!r} must be non-empty and distinct")
+        check_options(options)
         option_ids = [self._option_ids(p, options) for p in prompts]
         if all(len(ids) == 1 for per_prompt in option_ids for ids in per_prompt):
             return self._score_single_token(prompts, options, option_ids, shared_prefix)
