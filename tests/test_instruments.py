@@ -112,7 +112,19 @@ def test_invalid_items_not_reported_as_missing(tmp_path):  # type: ignore[no-unt
 def test_undeclared_direction_rejected(tmp_path):  # type: ignore[no-untyped-def]
     data = _base()
     del data["scale"]["direction"]
-    assert "field 'scale.direction': None is not declared" in _error(tmp_path, data)
+    assert "field 'scale.direction': missing; declare one of" in _error(tmp_path, data)
+
+
+def test_missing_fields_named_in_words(tmp_path):  # type: ignore[no-untyped-def]
+    data = _base()
+    del data["scale"]["points"]
+    del data["items"][0]["value"]
+    data["items"][1] = None
+    message = _error(tmp_path, data)
+    assert "field 'scale.points': missing; give the number of scale points" in message
+    assert f"item {data['items'][0]['id']!r} field 'value': missing; use one of" in message
+    assert "item #2: empty entry" in message
+    assert "None" not in message
 
 
 def test_label_count_must_match_points(tmp_path):  # type: ignore[no-untyped-def]

@@ -64,7 +64,10 @@ def _parse_scale(raw: Any, problems: _Problems) -> Scale | None:
     labels = raw.get("labels")
     direction = raw.get("direction")
     ok = True
-    if isinstance(points, bool) or not isinstance(points, int) or points < 2:
+    if points is None:
+        problems.add("field 'scale.points'", "missing; give the number of scale points, at least 2")
+        ok = False
+    elif isinstance(points, bool) or not isinstance(points, int) or points < 2:
         problems.add("field 'scale.points'", f"{points!r} is not an integer of at least 2")
         ok = False
     if not isinstance(labels, list) or not labels:
@@ -76,7 +79,10 @@ def _parse_scale(raw: Any, problems: _Problems) -> Scale | None:
     elif ok and len(labels) != points:
         problems.add("field 'scale.labels'", f"{len(labels)} labels for {points} points; give one label per point")
         ok = False
-    if direction not in SCALE_DIRECTIONS:
+    if direction is None:
+        problems.add("field 'scale.direction'", f"missing; declare one of: {', '.join(SCALE_DIRECTIONS)}")
+        ok = False
+    elif direction not in SCALE_DIRECTIONS:
         problems.add(
             "field 'scale.direction'",
             f"{direction!r} is not declared; use one of: {', '.join(SCALE_DIRECTIONS)}",
@@ -93,6 +99,9 @@ def _parse_hierarchy(raw: Any, problems: _Problems) -> tuple[dict[str, str], dic
         return {}, {}
     basic_to_higher: dict[str, str] = {}
     for basic, higher in raw["higher_order"].items():
+        if higher is None:
+            problems.add(f"field 'values.higher_order.{basic}'", "missing higher-order value; give its identifier")
+            continue
         if not str(basic).isidentifier() or not isinstance(higher, str) or not higher.isidentifier():
             problems.add(f"field 'values.higher_order.{basic}'", f"{higher!r}: keys and values must be identifiers")
             continue
@@ -129,6 +138,9 @@ def _parse_items(raw: Any, value_keys: set[str], problems: _Problems) -> list[It
     items: list[Item] = []
     seen: set[str] = set()
     for position, entry in enumerate(raw, start=1):
+        if entry is None:
+            problems.add(f"item #{position}", "empty entry; give a mapping with id, text and value")
+            continue
         if not isinstance(entry, dict):
             problems.add(f"item #{position}", f"{entry!r} is not a mapping with id, text and value")
             continue
@@ -140,6 +152,9 @@ def _parse_items(raw: Any, value_keys: set[str], problems: _Problems) -> list[It
         unknown_fields = set(entry) - {"id", "text", "value", "reverse"}
         if unknown_fields:
             problems.add(f"{where} field {sorted(unknown_fields)[0]!r}", "unknown field; use id, text, value, reverse")
+        if item_id is None:
+            problems.add(f"{where} field 'id'", "missing; give an identifier (letters, digits, underscores)")
+            continue
         if not isinstance(item_id, str) or not item_id.isidentifier():
             problems.add(f"{where} field 'id'", f"{item_id!r} is not an identifier (letters, digits, underscores)")
             continue
@@ -149,6 +164,9 @@ def _parse_items(raw: Any, value_keys: set[str], problems: _Problems) -> list[It
         seen.add(item_id)
         if not isinstance(text, str) or not text.strip():
             problems.add(f"{where} field 'text'", "empty text")
+            continue
+        if value is None:
+            problems.add(f"{where} field 'value'", f"missing; use one of: {', '.join(sorted(value_keys))}")
             continue
         if value not in value_keys:
             problems.add(
@@ -176,6 +194,9 @@ def _parse_prompts(raw: Any, problems: _Problems) -> Prompts | None:
         problems.add("field 'prompts.instructions'", "give one or more non-empty instruction wordings")
         return None
     item = raw.get("item")
+    if item is None:
+        problems.add("field 'prompts.item'", "missing; give a template containing {text}")
+        return None
     if not isinstance(item, str) or "{text}" not in item:
         problems.add("field 'prompts.item'", f"{item!r} must be a template containing {{text}}")
         return None
@@ -186,7 +207,7 @@ def _parse_prompts(raw: Any, problems: _Problems) -> Prompts | None:
             return None
     extra = _template_fields(item) - {"instructions", "scale", "text"}
     if extra:
-        problems.add("field 'prompts.item'", f"unknown template fields {sorted(extra)!r}; use instructions, scale, text")
+        problems.add("field 'prompts.item'", f"unknown template fields {', '.join(sorted(extra))}; use instructions, scale, text")
         return None
     scale_line = raw.get("scale_line", "{number} = {label}")
     if not isinstance(scale_line, str) or _template_fields(scale_line) - {"number", "label"}:
