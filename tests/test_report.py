@@ -46,7 +46,8 @@ def outside_fences(markdown: str) -> str:
 def make_results(folder: Path, n: int = 60) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     synthetic_respondents(n, seed=5).to_csv(folder / "respondents.csv", index=False)
-    manifest = {"psyval": "test", "seed": 5, "models": [{"id": "synthetic", "revision": "r1"}], "note": HOSTILE}
+    manifest = {"psyval": "test", "seed": 5, "models": [{"id": "synthetic", "revision": "r1"}], "note": HOSTILE,
+                "study": {"name": "pilot"}}
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     pd.DataFrame({
         "category": ["malware", "adult_content"], "safety_condition": ["input-only", "both"],
@@ -114,6 +115,11 @@ def test_report_safety_table_has_all_conditions(report_paths: dict[str, Path]) -
     safety = pd.read_csv(report_paths["html"].parent / "safety.csv")
     assert set(safety["condition"]) == {"safety-prompt", "value-prompt", "both"}
     assert (safety["mean_difference"] < 0).all()
+
+
+def test_report_title_names_the_study(report_paths: dict[str, Path]) -> None:
+    markdown = report_paths["markdown"].read_text(encoding="utf-8")
+    assert markdown.startswith("# psyval study report: pilot\n")
 
 
 def test_report_reproducibility_lists_manifest(report_paths: dict[str, Path]) -> None:

@@ -19,6 +19,7 @@ import math
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -68,6 +69,13 @@ def _hypothesis_sources(result: AnalysisResult) -> list[tuple[str, str]]:
     return sorted(seen.items())
 
 
+def _study_name(manifests: dict[str, dict[str, Any]]) -> str | None:
+    """Return the study name that ``psyval run`` wrote into manifest.json, if any."""
+    study = manifests.get("manifest.json", {}).get("study")
+    name = study.get("name") if isinstance(study, dict) else None
+    return name if isinstance(name, str) and name else None
+
+
 def _sections(result: AnalysisResult, folder_name: str, figure_paths: dict[str, str], disparity: float,
               examples: list[tuple[str, str]], provenance: list[tuple[str, pd.DataFrame]],
               instrument_note: str) -> list[Section]:
@@ -76,7 +84,7 @@ def _sections(result: AnalysisResult, folder_name: str, figure_paths: dict[str, 
     verdict_line = ", ".join(f"{counts.get(name, 0)} {name}" for name in ("supported", "contradicted", "inconclusive"))
     hypotheses = Section("Hypotheses", "hypotheses", paragraphs=[
         f"Decision rule. {rule.describe()}",
-        f"Result: {verdict_line} of {len(result.verdicts)} hypotheses. Rows analysed: {result.population_note}",
+        f"Result: {verdict_line} of {len(result.verdicts)} hypotheses. Rows analysed. {result.population_note}",
     ], tables=[("Table 1. Hypothesis verdicts", tables.verdicts(result))])
     hypotheses.links = [(citation, url) for citation, url in _hypothesis_sources(result)]
     rationale = pd.DataFrame([{"ID": h.id, "Rationale": h.rationale} for h in result.hypotheses.hypotheses])
@@ -251,7 +259,7 @@ def write_report(
     sections = _sections(result, out.name, figure_paths, disparity, example_responses(inputs.probe_responses),
                          provenance, inputs.instrument_note)
     models = ", ".join(sorted(str(model) for model in inputs.respondents.get("model", pd.Series(dtype=str)).dropna().unique()))
-    title = f"psyval study report: {inputs.path.name}"
+    title = f"psyval study report: {_study_name(inputs.manifests) or inputs.path.name}"
     subtitle = (f"{len(inputs.respondents)} respondent rows; models: {models or 'not recorded'}; generated "
                 f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} by psyval {__version__}.")
     paths["html"] = out / "report.html"
