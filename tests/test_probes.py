@@ -120,6 +120,13 @@ def test_unknown_record_field_rejected(tmp_path: Path) -> None:
         read_probe_file(yaml_file)
 
 
+def test_empty_yaml_probe_file_rejected(tmp_path: Path) -> None:
+    with pytest.raises(PsyvalError) as caught:
+        read_probe_file(_write(tmp_path / "p.yaml", "# no probes yet\n"))
+    assert "p.yaml: the file is empty; give a list of probe records" in str(caught.value)
+    assert "NoneType" not in str(caught.value)
+
+
 def test_yaml_duplicate_id_names_probe(tmp_path: Path) -> None:
     path = _write(tmp_path / "p.yaml", "probes:\n  - {id: a, prompt: x, category: malware}\n  - {id: a, prompt: y, category: malware}\n")
     with pytest.raises(PsyvalError, match=r"p\.yaml, probe 2: duplicate probe id 'a'"):

@@ -191,6 +191,8 @@ def _read_yaml(path: Path) -> tuple[list[tuple[dict[str, Any], str]], dict[str, 
         records = document.get("probes")
         if records is None:
             raise PsyvalError(f"{path}: missing key 'probes'; a YAML probe set is a list or has a 'probes' list")
+    elif document is None:
+        raise PsyvalError(f"{path}: the file is empty; give a list of probe records or a mapping with a 'probes' list")
     else:
         records = document
     if not isinstance(records, list):
