@@ -157,3 +157,16 @@ def test_zero_suggested_factors_warns():
         result = efa(noise)
     assert result.suggested_factors == 0
     assert result.n_factors == 1
+
+
+def test_cli_items_without_names_rejected(data, tmp_path):
+    from click.testing import CliRunner
+
+    from psyval.cli import main
+
+    path = tmp_path / "data.csv"
+    data.to_csv(path, index=False)
+    result = CliRunner().invoke(main, ["efa", str(path), "--items", " , "])
+    assert result.exit_code == 2
+    assert "--items ' , ' names no columns; give comma-separated column names" in result.output
+    assert "[" not in result.output

@@ -133,7 +133,9 @@ def efa(data: str, factors: int | None, method: str, rotation: str, missing: str
     from psyval.psychometrics.efa import format_efa
     from psyval.psychometrics.sem.data import read_table
 
-    columns = [c.strip() for c in items.split(",")] if items else None
+    columns = [c.strip() for c in items.split(",") if c.strip()] if items is not None else None
+    if columns is not None and not columns:
+        raise PsyvalError(f"--items {items!r} names no columns; give comma-separated column names such as a1,a2,a3")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = compute(read_table(data), n_factors=factors, method=method, rotation=rotation,  # type: ignore[arg-type]
