@@ -90,6 +90,14 @@ def _fit_section(result: SemResult) -> list[str]:
     def row(label: str, key: str, kind: str = "num", scaled_key: str | None = None) -> str:
         return _line(label, cell(key, kind), cell(scaled_key, kind) if robust else None)
 
+    def robust_rows(*labels_and_keys: tuple[str, str]) -> list[str]:
+        # lavaan 0.6.14 prints robust indices in the scaled column only, after a blank
+        # line as wide as both columns.
+        return [" " * (_WIDTH + 12)] + [row(label, "__none__", scaled_key=key) for label, key in labels_and_keys]
+
+    def mlr_scaling_rows(key: str) -> list[str]:
+        return [row("Scaling correction factor", "__none__", scaled_key=key), "      for the MLR correction"]
+
     # lavaan 0.6.14 leaves out the p-value and the scaling factors of the
     # user model when df = 0, because a saturated model has neither.
     saturated = fm.get("df") == 0
@@ -120,11 +128,10 @@ def _fit_section(result: SemResult) -> list[str]:
         row("Tucker-Lewis Index (TLI)", "tli", scaled_key="tli.scaled"),
     ]
     if "cfi.robust" in fm:
-        lines += [
-            " " * (_WIDTH + 12),
-            row("Robust Comparative Fit Index (CFI)", "__none__", scaled_key="cfi.robust"),
-            row("Robust Tucker-Lewis Index (TLI)", "__none__", scaled_key="tli.robust"),
-        ]
+        lines += robust_rows(
+            ("Robust Comparative Fit Index (CFI)", "cfi.robust"),
+            ("Robust Tucker-Lewis Index (TLI)", "tli.robust"),
+        )
     lines += [
         "",
         "Loglikelihood and Information Criteria:",
@@ -132,12 +139,10 @@ def _fit_section(result: SemResult) -> list[str]:
         row("Loglikelihood user model (H0)", "logl", scaled_key="logl"),
     ]
     if robust and not saturated:
-        lines += [row("Scaling correction factor", "__none__", scaled_key="scaling.factor.h0"),
-                  "      for the MLR correction"]
+        lines += mlr_scaling_rows("scaling.factor.h0")
     lines.append(row("Loglikelihood unrestricted model (H1)", "unrestricted.logl", scaled_key="unrestricted.logl"))
     if robust and not saturated:
-        lines += [row("Scaling correction factor", "__none__", scaled_key="scaling.factor.h1"),
-                  "      for the MLR correction"]
+        lines += mlr_scaling_rows("scaling.factor.h1")
     lines += [
         " " * _WIDTH if not robust else " " * (_WIDTH + 12),
         row("Akaike (AIC)", "aic", scaled_key="aic"),
@@ -153,14 +158,13 @@ def _fit_section(result: SemResult) -> list[str]:
         row("P-value H_0: RMSEA >= 0.080", "rmsea.notclose.pvalue", scaled_key="rmsea.notclose.pvalue.scaled"),
     ]
     if "rmsea.robust" in fm:
-        lines += [
-            " " * (_WIDTH + 12),
-            row("Robust RMSEA", "__none__", scaled_key="rmsea.robust"),
-            row("90 Percent confidence interval - lower", "__none__", scaled_key="rmsea.ci.lower.robust"),
-            row("90 Percent confidence interval - upper", "__none__", scaled_key="rmsea.ci.upper.robust"),
-            row("P-value H_0: Robust RMSEA <= 0.050", "__none__", scaled_key="rmsea.pvalue.robust"),
-            row("P-value H_0: Robust RMSEA >= 0.080", "__none__", scaled_key="rmsea.notclose.pvalue.robust"),
-        ]
+        lines += robust_rows(
+            ("Robust RMSEA", "rmsea.robust"),
+            ("90 Percent confidence interval - lower", "rmsea.ci.lower.robust"),
+            ("90 Percent confidence interval - upper", "rmsea.ci.upper.robust"),
+            ("P-value H_0: Robust RMSEA <= 0.050", "rmsea.pvalue.robust"),
+            ("P-value H_0: Robust RMSEA >= 0.080", "rmsea.notclose.pvalue.robust"),
+        )
     lines += [
         "",
         "Standardized Root Mean Square Residual:",
