@@ -337,3 +337,13 @@ def test_json_converged_is_boolean(runner, hs_model):
 def test_estimator_help_shows_uppercase(runner):
     result = runner.invoke(main, ["sem-fit", "--help"])
     assert "[ML|MLR]" in result.output
+
+
+@pytest.mark.parametrize("command", ["sem-fit", "cfa"])
+def test_fit_commands_share_options(runner, command):
+    result = runner.invoke(main, [command, "--help"])
+    assert result.exit_code == 0
+    estimator = result.output.index("--estimator [ML|MLR]")
+    missing = result.output.index("--missing [listwise|fiml]")
+    output_format = result.output.index("--format [text|json|csv]")
+    assert estimator < missing < output_format

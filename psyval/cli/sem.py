@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Callable
+from typing import TypeVar
 
 import click
 
 from psyval.errors import PsyvalWarning
 
 _FORMATS = ("text", "json", "csv")
+
+_Command = TypeVar("_Command", bound=Callable[..., None])
+
+
+def _fit_options(command: _Command) -> _Command:
+    """Add the --estimator, --missing and --format options that sem-fit and cfa share."""
+    # click lists options in decorator order, so these are applied last to first.
+    command = click.option("--format", "output_format", type=click.Choice(_FORMATS), default="text",
+                           show_default=True,
+                           help="Report format: lavaan-style text, JSON, or the parameter table as CSV.")(command)
+    command = click.option("--missing", type=click.Choice(["listwise", "fiml"]), default="listwise",
+                           show_default=True,
+                           help="Drop incomplete rows (counted in the report) or use full-information ML.")(command)
+    return click.option("--estimator", type=click.Choice(["ML", "MLR"], case_sensitive=False), default="ML",
+                        show_default=True, metavar="[ML|MLR]",
+                        help="ML, or MLR for sandwich standard errors and a Yuan-Bentler scaled test.")(command)
 
 
 def _echo_problems(result) -> None:
@@ -54,12 +72,7 @@ def _fit_quietly(function, *args, **kwargs):
 @click.command("sem-fit")
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.argument("data", type=click.Path())
-@click.option("--estimator", type=click.Choice(["ML", "MLR"], case_sensitive=False), default="ML", show_default=True,
-              metavar="[ML|MLR]", help="ML, or MLR for sandwich standard errors and a Yuan-Bentler scaled test.")
-@click.option("--missing", type=click.Choice(["listwise", "fiml"]), default="listwise", show_default=True,
-              help="Drop incomplete rows (counted in the report) or use full-information ML.")
-@click.option("--format", "output_format", type=click.Choice(_FORMATS), default="text", show_default=True,
-              help="Report format: lavaan-style text, JSON, or the parameter table as CSV.")
+@_fit_options
 @click.option("--max-iterations", type=click.IntRange(min=1), default=10000, show_default=True,
               help="Iteration limit of the optimizer; a fit that reaches it is reported as not converged.")
 def sem_fit(model: str, data: str, estimator: str, missing: str, output_format: str, max_iterations: int) -> None:
@@ -76,12 +89,7 @@ def sem_fit(model: str, data: str, estimator: str, missing: str, output_format: 
 @click.option("--level", type=click.Choice(["basic", "higher", "refined"]), default="basic", show_default=True,
               help="Value level: one factor per basic, higher-order or refined value.")
 @click.argument("responses", type=click.Path())
-@click.option("--estimator", type=click.Choice(["ML", "MLR"], case_sensitive=False), default="ML", show_default=True,
-              metavar="[ML|MLR]", help="ML, or MLR for sandwich standard errors and a Yuan-Bentler scaled test.")
-@click.option("--missing", type=click.Choice(["listwise", "fiml"]), default="listwise", show_default=True,
-              help="Drop incomplete rows (counted in the report) or use full-information ML.")
-@click.option("--format", "output_format", type=click.Choice(_FORMATS), default="text", show_default=True,
-              help="Report format: lavaan-style text, JSON, or the parameter table as CSV.")
+@_fit_options
 @click.option("--show-model", is_flag=True, help="Print the generated lavaan model before the report.")
 def cfa(instrument: str, level: str, responses: str, estimator: str, missing: str, output_format: str,
         show_model: bool) -> None:
