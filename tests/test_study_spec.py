@@ -156,6 +156,21 @@ def test_csv_rank_columns_on_rating_scale_rejected(tmp_path):
         read_profiles_csv(CsvProfilesSpec(path))
 
 
+def test_csv_header_errors_in_words(tmp_path):
+    declared = "# scale: 1-6\n# direction: higher_is_more_important\n"
+    no_header = write_csv(tmp_path / "a.csv", declared)
+    repeated = write_csv(tmp_path / "b.csv", declared + "name,power,power,greed\n")
+    with pytest.raises(PsyvalError, match="the file has no header row"):
+        read_profiles_csv(CsvProfilesSpec(no_header))
+    with pytest.raises(PsyvalError) as caught:
+        read_profiles_csv(CsvProfilesSpec(repeated))
+    message = str(caught.value)
+    assert "missing self_direction, stimulation, hedonism," in message
+    assert "unknown 'greed'" in message
+    assert "repeated power" in message
+    assert "[" not in message
+
+
 def test_csv_value_outside_range_rejected(tmp_path):
     path = write_csv(
         tmp_path / "p.csv",

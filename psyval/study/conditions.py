@@ -199,12 +199,16 @@ def read_profiles_csv(spec: CsvProfilesSpec) -> list[TargetProfile]:
 
     reader = csv.DictReader(io.StringIO("\n".join(lines)))
     header = reader.fieldnames or []
-    if not header or header[0] not in ("name", "profile"):
-        raise PsyvalError(f"{path}: the first column must be 'name', got header {header!r}")
+    if not header:
+        raise PsyvalError(f"{path}: the file has no header row; add 'name' and the 10 basic value ids below the comments")
+    if header[0] not in ("name", "profile"):
+        raise PsyvalError(f"{path}: the first column must be 'name', got header {','.join(header)!r}")
     value_columns = header[1:]
     is_rank = [column.endswith(_RANK_SUFFIX) for column in value_columns]
     if any(is_rank) and not all(is_rank):
-        raise PsyvalError(f"{path}: some columns end in '_rank' and some do not; use one form for all: {header!r}")
+        raise PsyvalError(
+            f"{path}: some columns end in '_rank' and some do not; use one form for all: {','.join(header)!r}"
+        )
     rank_header = all(is_rank) and bool(is_rank)
     # Rank columns (<value>_rank, 1 = most important) are the only lower-is-better
     # form. Plain value columns are importance ratings, higher = more important.
@@ -221,11 +225,18 @@ def read_profiles_csv(spec: CsvProfilesSpec) -> list[TargetProfile]:
         )
     value_ids = [column[: -len(_RANK_SUFFIX)] if rank_header else column for column in value_columns]
     if sorted(value_ids) != sorted(BASIC_VALUES):
-        missing_ids = sorted(set(BASIC_VALUES) - set(value_ids))
-        extra = sorted(set(value_ids) - set(BASIC_VALUES))
+        missing_ids = [value for value in BASIC_VALUES if value not in value_ids]
+        unknown = [value for value in value_ids if value not in BASIC_VALUES]
+        repeated = sorted({value for value in value_ids if value_ids.count(value) > 1})
+        problems = []
+        if missing_ids:
+            problems.append(f"missing {', '.join(missing_ids)}")
+        if unknown:
+            problems.append(f"unknown {', '.join(map(repr, unknown))}")
+        if repeated:
+            problems.append(f"repeated {', '.join(repeated)}")
         raise PsyvalError(
-            f"{path}: the header must name each of the 10 basic values once; missing {missing_ids!r}, "
-            f"unknown or repeated {extra or [v for v in value_ids if value_ids.count(v) > 1]!r}"
+            f"{path}: the header must name each of the 10 basic values once; {'; '.join(problems)}"
         )
     low, high = scale
     if rank_header and (low != 1 or high > len(BASIC_VALUES)):
