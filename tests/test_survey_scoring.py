@@ -167,3 +167,26 @@ def test_score_cli_warns_on_text_answers(tmp_path):  # type: ignore[no-untyped-d
     result = CliRunner().invoke(main, ["score", str(path)])
     assert result.exit_code == 0
     assert "UnparsedAnswerWarning: 2 answer(s) in responses.csv are not numbers" in result.output
+
+
+@pytest.mark.parametrize(
+    ("manifest", "expected"),
+    [
+        ("{bad json", "manifest.json' is not valid JSON"),
+        ('{"profile": {"name": "x"}}', "manifest.json' has an incomplete 'profile' entry; it needs name, values"),
+    ],
+)
+def test_score_cli_rejects_broken_manifest(tmp_path, manifest, expected):  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from psyval.cli import main
+
+    responses = _responses()
+    responses["respondent"] = "r1"
+    path = tmp_path / "responses.csv"
+    responses.to_csv(path, index=False)
+    (tmp_path / "manifest.json").write_text(manifest, encoding="utf-8")
+    result = CliRunner().invoke(main, ["score", str(path)])
+    assert result.exit_code == 2
+    assert expected in result.output
+    assert "Traceback" not in result.output

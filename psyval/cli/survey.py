@@ -126,7 +126,7 @@ def survey(
 
 
 def _targets_for(responses: Any, responses_path: Path, profile: str | None) -> dict[str, Any]:
-    from psyval.profiles import PRESETS, Profile, load_profile
+    from psyval.profiles import PRESETS, load_profile
 
     respondents = [str(r) for r in responses["respondent"].unique()]
     if profile:
@@ -135,10 +135,15 @@ def _targets_for(responses: Any, responses_path: Path, profile: str | None) -> d
     manifest_path = responses_path.parent / "manifest.json"
     targets: dict[str, Any] = {}
     if manifest_path.is_file():
-        manifest = json.loads(manifest_path.read_text())
-        saved = manifest.get("profile")
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise PsyvalError(
+                f"manifest {str(manifest_path)!r} is not valid JSON ({error}); restore it or pass --profile"
+            ) from error
+        saved = manifest.get("profile") if isinstance(manifest, dict) else None
         if saved and len(respondents) == 1:
-            targets[respondents[0]] = Profile(name=saved["name"], values=saved["values"], source=saved["source"])
+            targets[respondents[0]] = _saved_profile(saved, manifest_path)
             return targets
     # Without a manifest, a respondent whose profile column names a preset gets that preset.
     for respondent, group in responses.groupby("respondent"):
@@ -146,6 +151,19 @@ def _targets_for(responses: Any, responses_path: Path, profile: str | None) -> d
         if len(names) == 1 and (name := names.pop()) in PRESETS:
             targets[str(respondent)] = load_profile(name)
     return targets
+
+
+def _saved_profile(saved: Any, manifest_path: Path) -> Any:
+    """Rebuild the target profile that ``psyval survey`` stored in its manifest."""
+    from psyval.profiles import Profile
+
+    fields = ("name", "values", "source")
+    if not isinstance(saved, dict) or not all(key in saved for key in fields) or not isinstance(saved["values"], dict):
+        raise PsyvalError(
+            f"manifest {str(manifest_path)!r} has an incomplete 'profile' entry; it needs name, values and "
+            "source, so restore the manifest or pass --profile"
+        )
+    return Profile(name=str(saved["name"]), values=saved["values"], source=str(saved["source"]))
 
 
 def _check_answers(responses: Any, path: Path) -> None:
