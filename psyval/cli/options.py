@@ -8,6 +8,8 @@ in its help (``PSYVAL_MODEL``, ``PSYVAL_BACKEND``, ...).
 
 from __future__ import annotations
 
+import logging
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -129,10 +131,18 @@ def warnings_as_lines() -> Iterator[None]:
 
 
 def quiet_transformers() -> None:
-    # transformers prints a progress bar per model load; the survey has its own.
+    """Hide transformers' progress bars unless stderr is a terminal, and its logs unless ``-vv`` is given.
+
+    A bar redraws itself with carriage returns, which fill a log file or a
+    pipe (``psyval run ... 2>log``) with one line per update. The bars cover
+    model loading and the one-off GGUF conversion (see
+    :func:`psyval.respondents.model_cache.gguf_progress_follows_transformers`).
+    """
     try:
         from transformers.utils import logging as hf_logging
     except ImportError:
         return
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
+    if not sys.stderr.isatty():
+        hf_logging.disable_progress_bar()
+    if logging.getLogger().level > logging.DEBUG:
+        hf_logging.set_verbosity_error()

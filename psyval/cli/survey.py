@@ -95,8 +95,7 @@ def survey(
     if out_dir.exists() and not out_dir.is_dir():
         raise PsyvalError(f"output path {str(out_dir)!r} is a file; pass a folder for --out")
     journal = ResponseCache(out_dir / JOURNAL_NAME)
-    if logging.getLogger().level > logging.DEBUG:
-        quiet_transformers()
+    quiet_transformers()
     with warnings_as_lines():
         backend = backend_from_options(**backend_args)
         total = len(loaded_instrument.items) * variants

@@ -27,6 +27,8 @@ import os
 import shutil
 import struct
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
@@ -124,6 +126,33 @@ def _conversion_key(gguf: Path) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
+@contextmanager
+def gguf_progress_follows_transformers() -> Iterator[None]:
+    """Draw the GGUF conversion progress bar through transformers' own tqdm wrapper.
+
+    transformers 5.25 draws that bar with ``tqdm.auto`` directly, so
+    ``transformers.utils.logging.disable_progress_bar()`` does not hide it.
+    Inside this block the bar obeys that switch like transformers' other bars.
+    """
+    try:
+        from transformers import modeling_gguf_pytorch_utils as gguf_utils
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        yield
+        return
+    # NOTE: this swaps a module attribute of transformers, which a later
+    # transformers release may rename. Without the attribute nothing is swapped.
+    original = getattr(gguf_utils, "tqdm", None)
+    if original is None:
+        yield
+        return
+    gguf_utils.tqdm = hf_logging.tqdm
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = original
+
+
 def _write_converted(gguf: Path, target: Path) -> None:
     """Dequantise ``gguf`` and write config, safetensors weights and tokenizer."""
     import torch
@@ -138,7 +167,8 @@ def _write_converted(gguf: Path, target: Path) -> None:
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
         match_gguf_pretokenizer(tokenizer, gguf)
-        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+        with gguf_progress_follows_transformers():
+            model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
     except (ValueError, struct.error, EOFError) as exc:
         # transformers' GGUF reader fails with a bare ValueError (bad magic
         # bytes) or struct.error (truncated file), so name the file instead.

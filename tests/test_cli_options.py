@@ -1,0 +1,33 @@
+"""Shared CLI options: transformers' progress bars follow whether stderr is a terminal."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import pytest
+from transformers.utils import logging as hf_logging
+
+from psyval.cli.options import quiet_transformers
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("stderr", "bars_shown"), [(io.StringIO(), False), (_Terminal(), True)])
+def test_progress_bars_only_on_terminal(
+    monkeypatch: pytest.MonkeyPatch, stderr: io.StringIO, bars_shown: bool
+) -> None:
+    verbosity = hf_logging.get_verbosity()
+    bars_before = hf_logging.is_progress_bar_enabled()
+    hf_logging.enable_progress_bar()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    try:
+        quiet_transformers()
+        assert hf_logging.is_progress_bar_enabled() is bars_shown
+    finally:
+        if not bars_before:
+            hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity(verbosity)
