@@ -162,6 +162,15 @@ def test_cli_survey_and_score(smollm, small_file, tmp_path):  # type: ignore[no-
     pd.testing.assert_frame_equal(first, again)
 
 
+def test_cli_survey_no_bars_off_terminal(smollm, small_file, tmp_path):  # type: ignore[no-untyped-def]
+    # CliRunner's stderr is not a terminal, as with `psyval survey 2>log`.
+    result = CliRunner().invoke(main, ["survey", "--instrument", str(small_file), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "\r" not in result.output
+    assert "Loading weights" not in result.output
+    assert "items:" not in result.output
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

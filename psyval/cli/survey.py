@@ -70,7 +70,10 @@ def _spread_summary(responses: Any, scores: Any, respondent: str, top: int = 5) 
         "answers, from which a rerun with the same settings resumes (default: results/survey)."
     ),
 )
-@click.option("--no-progress", is_flag=True, default=False, help="Hide the progress bar.")
+@click.option(
+    "--no-progress", is_flag=True, default=False,
+    help="Hide the progress bar (it is always hidden when stderr is not a terminal).",
+)
 def survey(
     instrument: str,
     profile: str | None,
@@ -99,7 +102,8 @@ def survey(
     with warnings_as_lines():
         backend = backend_from_options(**backend_args)
         total = len(loaded_instrument.items) * variants
-        with tqdm(total=total, desc="items", unit="item", disable=no_progress, leave=False) as bar:
+        # disable=None makes tqdm hide the bar when stderr is not a terminal, as in a log file.
+        with tqdm(total=total, desc="items", unit="item", disable=True if no_progress else None, leave=False) as bar:
             result = run_survey(
                 backend, loaded_instrument, target, method=method, variants=variants, seed=seed,  # type: ignore[arg-type]
                 progress=bar.update, journal=journal, chunk_size=JOURNAL_CHUNK_SIZE,
