@@ -31,7 +31,7 @@ from psyval.study.conditions import Respondent, TargetProfile, expand_profiles, 
 from psyval.study.join import build_respondent_table, build_response_table
 from psyval.study.progress import Progress
 from psyval.study.spec import ModelSpec, StudySpec
-from psyval.study.store import StudyStore, result_key
+from psyval.study.store import StudyStore, Table, result_key
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +152,20 @@ class StudyRunner:
         self.counts[stage].seconds = time.monotonic() - started
         self.progress.stage_end(note)
 
+    def _put_computed(
+        self,
+        stage: str,
+        table: Table,
+        key: str,
+        columns: dict[str, Any],
+        record: dict[str, Any],
+        stored: set[str],
+    ) -> None:
+        """Store a row that ``stage`` has just computed, mark its key stored and count it."""
+        self.store.put(table, key, columns, record)
+        stored.add(key)
+        self.counts[stage].computed += 1
+
     # ------------------------------------------------------------------ survey
 
     def plan_survey(self) -> list[SurveyUnit]:
@@ -228,9 +242,7 @@ class StudyRunner:
                     "replicate": unit.replicate,
                     "item_id": item_id,
                 }
-                self.store.put("survey_answers", key, columns, record)
-                stored.add(key)
-                self.counts["survey"].computed += 1
+                self._put_computed("survey", "survey_answers", key, columns, record, stored)
                 finished += 1
             # One advance per unit, because every row of a unit finishes at once.
             self.progress.advance(finished)
@@ -307,9 +319,7 @@ class StudyRunner:
                     "category": adapters.probe_category(task.probe),
                     "decoding": self._decoding(respondent).as_dict(),
                 }
-                self.store.put("probe_responses", task.key, columns, record)
-                stored.add(task.key)
-                self.counts["probes"].computed += 1
+                self._put_computed("probes", "probe_responses", task.key, columns, record, stored)
                 finished += 1
             self.progress.advance(finished)
         self._end("probes", started)
@@ -367,9 +377,7 @@ class StudyRunner:
                     if key in stored:
                         continue
                     columns = {"response_key": response_key, "judge": runner.role}
-                    self.store.put("judgments", key, columns, judgment)
-                    stored.add(key)
-                    self.counts["judging"].computed += 1
+                    self._put_computed("judging", "judgments", key, columns, judgment, stored)
                     finished += 1
                 self.progress.advance(finished)
         self._end("judging", started)
