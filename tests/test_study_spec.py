@@ -84,6 +84,9 @@ def test_invalid_study_rejected(study, fragment):
         (minimal(replicates=None), "study.replicates must be an integer >= 1, got nothing"),
         (minimal(judge={"name": ""}), "judge.name must be a non-empty string, got an empty string"),
         ({"conditions": {"profiles": {}}}, "s.yaml: conditions.profiles lists no profiles"),
+        ({"conditions": {"profiles": {"named": [None]}}}, "conditions.profiles.named[0] must be a preset name"),
+        (minimal(analyses={"sem": [None]}), "analyses.sem[0] must be a .lav file name or path, got nothing"),
+        (minimal(conditions={"profiles": {"named": ["power"]}, "safety": [None]}), "contains unknown entry nothing"),
     ],
 )
 def test_study_errors_describe_empty_values(study, expected):

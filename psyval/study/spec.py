@@ -244,7 +244,7 @@ class _Fields:
         items = self.get_list(key, list(default)) if key in self.data else list(default)
         for item in items:
             if item not in allowed:
-                raise self.error(key, f"contains unknown entry {item!r}; choose from: {', '.join(allowed)}")
+                raise self.error(key, f"contains unknown entry {_describe(item)}; choose from: {', '.join(allowed)}")
         if len(set(items)) != len(items):
             raise self.error(key, f"lists an entry twice: {items!r}")
         if not items:
@@ -370,9 +370,15 @@ def _parse_conditions(data: Any, source: str, base_dir: Path) -> ConditionsSpec:
     profiles = fields.data.get("profiles", {})
     pfields = _Fields(profiles, "conditions.profiles", source, {"named", "csv", "sampled", "baseline"})
 
-    named = tuple(str(name) for name in pfields.get_list("named", []))
+    named_entries = pfields.get_list("named", [])
+    for index, entry in enumerate(named_entries):
+        if not isinstance(entry, str) or not entry.strip():
+            raise pfields.error(
+                f"named[{index}]", f"must be a preset name or profile file path, got {_describe(entry)}"
+            )
+    named = tuple(named_entries)
     if len(set(named)) != len(named):
-        raise pfields.error("named", f"lists a profile twice: {list(named)!r}")
+        raise pfields.error("named", f"lists a profile twice: {', '.join(named)}")
 
     csv_specs = []
     for index, entry in enumerate(pfields.get_list("csv", [])):
@@ -521,8 +527,12 @@ def parse_study(data: Any, source: str = "<study>", base_dir: Path | None = None
     hypotheses = analyses_fields.data.get("hypotheses")
     if hypotheses is not None:
         hypotheses = analyses_fields.get_str("hypotheses")
+    sem_entries = analyses_fields.get_list("sem", [])
+    for index, entry in enumerate(sem_entries):
+        if not isinstance(entry, str) or not entry.strip():
+            raise analyses_fields.error(f"sem[{index}]", f"must be a .lav file name or path, got {_describe(entry)}")
     analyses = AnalysesSpec(
-        sem=tuple(str(entry) for entry in analyses_fields.get_list("sem", [])),
+        sem=tuple(sem_entries),
         hypotheses=hypotheses,
     )
     for index, entry in enumerate(analyses.sem):
