@@ -181,8 +181,12 @@ def _describe(value: Any) -> str:
     """Describe a field value for an error message, in words where ``repr`` shows Python internals."""
     if value is None:
         return "nothing (the entry is empty or null)"
-    if isinstance(value, (list, dict, str)) and not value:
-        return {list: "an empty list", dict: "an empty mapping", str: "an empty string"}[type(value)]
+    if isinstance(value, list) and not value:
+        return "an empty list"
+    if isinstance(value, dict) and not value:
+        return "an empty mapping"
+    if value == "":
+        return "an empty string"
     return repr(value)
 
 
