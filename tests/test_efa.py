@@ -93,6 +93,22 @@ def test_too_few_items_rejected(data):
         efa(data[["x1", "x2"]])
 
 
+def test_too_few_items_message_lists_names(data):
+    with pytest.raises(PsyvalError, match=r"the data have only 2 \(x1, x2\): add item columns"):
+        efa(data[["x1", "x2"]])
+    with pytest.raises(PsyvalError, match=r"items lists only 2 \(x1, x2\): name at least 3"):
+        efa(data, items=["x1", "x2"])
+
+
+def test_no_numeric_columns_rejected():
+    text_only = pd.DataFrame({"a": ["x", "p"], "b": ["y", "q"], "c": ["z", "r"]})
+    with pytest.warns(DataQualityWarning), pytest.raises(PsyvalError) as raised:
+        efa(text_only)
+    message = str(raised.value)
+    assert "the data have no numeric columns" in message
+    assert "[]" not in message
+
+
 @pytest.fixture(scope="module")
 def psych_oblique():
     return json.loads((REFERENCE / "psych_hs1939_efa_oblique.json").read_text())

@@ -218,6 +218,18 @@ def _default_items(data: pd.DataFrame) -> list[str]:
     return columns
 
 
+def _too_few_items_message(columns: list[str], chosen: bool) -> str:
+    """Describe why fewer than 3 item columns cannot go into an EFA, and what to change."""
+    names = ", ".join(map(str, columns)) or "none"
+    if chosen:
+        return f"EFA needs at least 3 items, but items lists only {len(columns)} ({names}): name at least 3 item columns"
+    if not columns:
+        return ("EFA needs at least 3 numeric item columns, but the data have no numeric columns: check that the "
+                "file is comma- or tab-separated and that the responses are numbers")
+    return (f"EFA needs at least 3 numeric item columns, but the data have only {len(columns)} ({names}): "
+            "add item columns or recode text responses to numbers")
+
+
 def _phi_in_loading_order(analyzer: object, loadings: np.ndarray) -> np.ndarray | None:
     """Return the factor correlations in the column order of ``loadings``.
 
@@ -280,7 +292,7 @@ def efa(
     if absent:
         raise PsyvalError(f"items {absent!r} are not columns of the data")
     if len(columns) < 3:
-        raise PsyvalError(f"EFA needs at least 3 numeric items, got {len(columns)}: {list(columns)!r}")
+        raise PsyvalError(_too_few_items_message(columns, chosen=items is not None))
     check_unique_items(columns, "the EFA")
     check_numeric_items(data, columns, "the EFA")
     frame = data[columns].apply(pd.to_numeric, errors="coerce")
