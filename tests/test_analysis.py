@@ -8,6 +8,7 @@ reference where noted. Tolerances are absolute.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from pathlib import Path
 
@@ -216,6 +217,23 @@ def test_load_hypotheses_rejects_invalid(tmp_path: Path, entry: str, message: st
     path = tmp_path / "h.yaml"
     path.write_text(f"hypotheses:\n  - {entry}\n", encoding="utf-8")
     with pytest.raises(PsyvalError, match=message):
+        load_hypotheses(path)
+
+
+@pytest.mark.parametrize(
+    ("listing", "message"),
+    [
+        ("[]", "has no hypotheses: add at least one entry under 'hypotheses'"),
+        ("", "has no hypotheses: add at least one entry under 'hypotheses'"),
+        ("\n  -", "hypothesis #1 is empty: give it the fields id, value"),
+        ("\n  - H1", "hypothesis #1 is the text 'H1', not a mapping"),
+        ("\n  - [a, b]", "hypothesis #1 is a list, not a mapping"),
+    ],
+)
+def test_load_hypotheses_rejects_bad_listing(tmp_path: Path, listing: str, message: str) -> None:
+    path = tmp_path / "h.yaml"
+    path.write_text(f"hypotheses: {listing}\n", encoding="utf-8")
+    with pytest.raises(PsyvalError, match=re.escape(message)):
         load_hypotheses(path)
 
 

@@ -85,6 +85,20 @@ class HypothesisSet:
     path: str = ""
 
 
+_FIELDS_IN_WORDS = "the fields id, value, category, sign and rationale"
+
+
+def _describe_non_mapping(entry: object) -> str:
+    """Say what a ``hypotheses`` list item that is not a mapping is, such as "is empty" for a bare '-'."""
+    if entry is None:
+        return "is empty"
+    if isinstance(entry, str):
+        return f"is the text {entry!r}, not a mapping"
+    if isinstance(entry, list):
+        return "is a list, not a mapping"
+    return f"is the value {entry!r}, not a mapping"
+
+
 def _require(entry: dict[str, Any], key: str, where: str) -> Any:
     if key not in entry or entry[key] in (None, ""):
         raise PsyvalError(f"{where}: missing field {key!r}; every hypothesis needs id, value, category, sign, rationale")
@@ -98,13 +112,19 @@ def load_hypotheses(path: str | Path) -> HypothesisSet:
     ------
     PsyvalError
         If the file is missing, is not a mapping with a ``hypotheses`` list,
-        names an unknown value or harm category, has a sign other than ``+``
-        or ``-``, repeats an id, or gives a non-exploratory hypothesis no source.
+        lists no hypotheses, names an unknown value or harm category, has a
+        sign other than ``+`` or ``-``, repeats an id, or gives a
+        non-exploratory hypothesis no source.
     """
     path = Path(path)
     if not path.is_file():
         raise PsyvalError(f"hypotheses file {str(path)!r} not found; pass an existing YAML file")
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if isinstance(document, dict) and "hypotheses" in document and document["hypotheses"] in (None, []):
+        raise PsyvalError(
+            f"hypotheses file {str(path)!r} has no hypotheses: add at least one entry under 'hypotheses' with "
+            f"{_FIELDS_IN_WORDS}"
+        )
     if not isinstance(document, dict) or not isinstance(document.get("hypotheses"), list):
         raise PsyvalError(f"hypotheses file {str(path)!r} must be a mapping with a 'hypotheses' list")
     decision = document.get("decision") or {}
@@ -125,7 +145,7 @@ def load_hypotheses(path: str | Path) -> HypothesisSet:
     for index, entry in enumerate(document["hypotheses"]):
         where = f"{path} hypothesis #{index + 1}"
         if not isinstance(entry, dict):
-            raise PsyvalError(f"{where}: expected a mapping, got {entry!r}")
+            raise PsyvalError(f"{where} {_describe_non_mapping(entry)}: give it {_FIELDS_IN_WORDS}")
         identifier = str(_require(entry, "id", where))
         where = f"{path} hypothesis {identifier!r}"
         if identifier in seen:
