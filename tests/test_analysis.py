@@ -314,6 +314,23 @@ def test_analyze_rejects_empty_table() -> None:
         analyze(pd.DataFrame())
 
 
+def test_analyze_names_missing_score_columns() -> None:
+    no_scores = pd.DataFrame({"respondent_id": ["r1", "r2"], "model": ["m", "m"]})
+    with pytest.raises(PsyvalError) as raised:
+        analyze(no_scores)
+    message = str(raised.value)
+    assert "has no value_<id> or harm_<category> columns, only respondent_id, model:" in message
+    assert "[]" not in message
+
+    overall_only = pd.DataFrame({"value_power": [1.0, 2.0], "harm_overall": [2.0, 3.0]})
+    with warnings.catch_warnings(), pytest.raises(PsyvalError) as raised:
+        # One basic value gives an incomplete higher-order score, which warns before the check raises.
+        warnings.simplefilter("ignore")
+        analyze(overall_only)
+    message = str(raised.value)
+    assert "has no harm_<category> columns, only value_power, harm_overall (harm_overall is" in message
+
+
 def test_verdict_inconclusive_for_constant_harm() -> None:
     table = add_value_scores(synthetic_respondents(60, seed=1, safety=False))
     table["harm_adult_content"] = 1.0

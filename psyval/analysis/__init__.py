@@ -107,6 +107,23 @@ def select_population(respondents: pd.DataFrame) -> tuple[pd.DataFrame, str, str
     return rows, note, reference
 
 
+def _missing_scores_message(respondents: pd.DataFrame, values: list[str], categories: list[str]) -> str:
+    """Build the error for a respondent table without value or harm score columns, listing the columns it has."""
+    missing = []
+    if not values:
+        missing.append("value_<id>")
+    if not categories:
+        missing.append("harm_<category>")
+    columns = [str(column) for column in respondents.columns]
+    column_list = ", ".join(columns[:12]) + (f" and {len(columns) - 12} more" if len(columns) > 12 else "")
+    if not categories and "harm_overall" in columns:
+        column_list += " (harm_overall is the mean over all probes, not a category)"
+    return (
+        f"respondent table has no {' or '.join(missing)} columns, only {column_list}: analyse the respondents.csv that "
+        "`psyval run` writes, with one value_<id> column per value and one harm_<category> column per harm category"
+    )
+
+
 def analyze(
     respondents: pd.DataFrame,
     analyses_dir: str | Path | None = None,
@@ -146,10 +163,7 @@ def analyze(
     higher = [value for value in HIGHER_ORDER if f"value_{value}" in table.columns]
     categories = harm_columns(table)
     if not values or not categories:
-        raise PsyvalError(
-            f"respondent table needs value_<id> and harm_<category> columns; found values {values!r} "
-            f"and categories {categories!r}"
-        )
+        raise PsyvalError(_missing_scores_message(respondents, values, categories))
     population, note, reference = select_population(table)
     logger.info("analysing %d respondents: %s", len(population), note)
 
