@@ -114,6 +114,20 @@ def test_nonconvergence_reported():
     assert "did NOT end normally" in result.summary_text()
 
 
+def test_nonconvergence_withholds_fit_measures():
+    # lavaan 0.6: fitMeasures() stops with "fit measures not available if
+    # model did not converge", and summary() prints no test section.
+    data = pd.read_csv(Path(__file__).parent / "reference" / "hs1939.csv")
+    with pytest.warns(ConvergenceWarning):
+        result = sem_fit("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6", data, max_iterations=1)
+    fit = result.fit_measures
+    assert all(np.isnan(fit[key]) for key in ("chisq", "pvalue", "cfi", "tli", "rmsea", "srmr", "logl", "aic"))
+    assert (fit["npar"], fit["df"]) == (13, 8)
+    summary = result.summary_text()
+    assert "Model Test User Model" not in summary
+    assert "Fit measures are not reported because the model did not converge" in summary
+
+
 def test_singular_sample_covariance():
     data = exact_data([[1, 0.5, 0.4], [0.5, 1, 0.3], [0.4, 0.3, 1]])
     data["x4"] = data["x1"] + data["x2"]

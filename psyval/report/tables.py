@@ -113,8 +113,9 @@ def fit_indices(outcomes: list[SemOutcome]) -> pd.DataFrame:
                          "CFI": DASH, "TLI": DASH, "RMSEA [90% CI]": DASH, "SRMR": DASH,
                          "Note": f"not fitted: {outcome.error}"})
             continue
-        rmsea = (f"{bounded(fit.get('rmsea'), 3)} [{bounded(fit.get('rmsea.ci.lower'), 3)}, "
-                 f"{bounded(fit.get('rmsea.ci.upper'), 3)}]")
+        rmsea = DASH if _missing(fit.get("rmsea")) else (
+            f"{bounded(fit.get('rmsea'), 3)} [{bounded(fit.get('rmsea.ci.lower'), 3)}, "
+            f"{bounded(fit.get('rmsea.ci.upper'), 3)}]")
         degrees = fit.get("df")
         rows.append({
             "Model": outcome.name, "N": str(outcome.n), "χ²": number(fit.get("chisq")),

@@ -276,7 +276,9 @@ def _footer(result: SemResult) -> list[str]:
 
 def format_text(result: SemResult) -> str:
     """Return the lavaan-style summary report."""
-    lines = _header(result) + _fit_section(result) + _parameter_sections(result) + _footer(result)
+    # lavaan 0.6 prints no test section for a model that did not converge.
+    fit = _fit_section(result) if result.info["converged"] else []
+    lines = _header(result) + fit + _parameter_sections(result) + _footer(result)
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -345,6 +345,8 @@ def sem_fit(
     for diagnostic in found:
         warnings.warn(diagnostic.message, diagnostic.category, stacklevel=2)
 
+    if not estimates.converged:
+        measures = _withhold_fit_statistics(measures)
     outcomes = {t.lhs for t in parsed.terms if t.op == "~"}
     endogenous = [name for name in model.observed if name not in model.covariates]
     endogenous += [name for name in model.latent if name in outcomes]
@@ -408,6 +410,24 @@ def _fit_measures(model: SemModel, estimates: Estimates, n_obs: int) -> dict[str
     return measures
 
 
+#: Fit-measure keys that describe the model or the test settings rather than
+#: the fit, so they stay meaningful when the optimizer did not converge.
+_FIT_STRUCTURE_KEYS = frozenset({"npar", "df", "baseline.df", "ntotal", "rmsea.ci.level", "rmsea.close.h0",
+                                 "rmsea.notclose.h0"})
+
+
+def _withhold_fit_statistics(measures: dict[str, float]) -> dict[str, float]:
+    """Return ``measures`` with every fit statistic set to NaN.
+
+    Test statistics and fit indices computed at a point where the optimizer
+    stopped early describe that point, not the model's best fit, and can look
+    perfect (chi-square 0, CFI 1). lavaan 0.6 refuses them too:
+    ``fitMeasures()`` stops with "fit measures not available if model did not
+    converge" and ``summary()`` prints no test section.
+    """
+    return {key: value if key in _FIT_STRUCTURE_KEYS else math.nan for key, value in measures.items()}
+
+
 def _diagnose(model: SemModel, estimates: Estimates, table: pd.DataFrame, df: int) -> list[checks.Diagnostic]:
     """Run every post-fit check."""
     free_names = [f"{r.lhs}{r.op}{r.rhs}" for r in model.rows if r.free is not None]
@@ -440,6 +460,9 @@ _OPTIMIZER_NOTES = {
 
 def _notes(measures: dict[str, float], estimates: Estimates) -> list[str]:
     notes = []
+    if not estimates.converged:
+        notes.append("Fit measures are not reported because the model did not converge; lavaan's "
+                     "fitMeasures() refuses them in that case too.")
     if estimates.optimizer in _OPTIMIZER_NOTES:
         notes.append(_OPTIMIZER_NOTES[estimates.optimizer])
     if estimates.n_patterns is not None:
