@@ -22,6 +22,12 @@ _UNSUPPORTED = {
     "<~": "formative (composite) indicators",
     "==": "explicit equality constraints (share a label instead)",
 }
+# Fix hints for an operator with nothing on its right-hand side, keyed by operator.
+_RIGHT_HAND_SIDE_HINTS = {
+    "=~": "list the indicators, such as '{lhs} =~ x1 + x2 + x3'",
+    "~": "list the predictors, such as '{lhs} ~ x1 + x2'",
+    "~~": "name the other variable, or '{lhs}' itself for a variance, such as '{lhs} ~~ {lhs}'",
+}
 _NAME = r"[A-Za-z_.][A-Za-z0-9_.]*"
 _TERM = re.compile(rf"^\s*(?:(?P<mod>[^*]+?)\s*\*\s*)?(?P<name>{_NAME})\s*$")
 _FREE = "NA"
@@ -137,8 +143,8 @@ def parse_model(syntax: str) -> ParsedModel:
     Raises
     ------
     PsyvalError
-        For an empty model, an unsupported operator or modifier, or a term that
-        cannot be read.
+        For an empty model, an unsupported operator or modifier, an operator
+        with nothing after it, or a term that cannot be read.
     """
     parsed = ParsedModel()
     seen: dict[tuple[str, str, str], int] = {}
@@ -165,6 +171,9 @@ def parse_model(syntax: str) -> ParsedModel:
                 f"intercept statement {statement!r} is not supported: psyval estimates intercepts "
                 "only with --missing fiml, where they are added automatically"
             )
+        if not rhs_text:
+            hint = _RIGHT_HAND_SIDE_HINTS[operator].format(lhs=lhs_text.split(",")[0].strip() or "F")
+            raise PsyvalError(f"model statement {statement!r} has nothing after {operator!r}: {hint}")
         for lhs in (name.strip() for name in lhs_text.split(",")):
             if not re.fullmatch(_NAME, lhs):
                 raise PsyvalError(f"invalid variable name {lhs!r} in {statement!r}")
@@ -172,6 +181,11 @@ def parse_model(syntax: str) -> ParsedModel:
                 parsed.latent.append(lhs)
             for raw_term in rhs_text.split("+"):
                 match = _TERM.match(raw_term)
+                if match is None and not raw_term.strip():
+                    raise PsyvalError(
+                        f"model statement {statement!r} has an empty term next to a '+': remove that '+' or write "
+                        "the missing variable name"
+                    )
                 if match is None:
                     raise PsyvalError(f"cannot read term {raw_term.strip()!r} in {statement!r}")
                 label, fixed = (None, None)
