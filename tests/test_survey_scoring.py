@@ -98,8 +98,17 @@ def test_target_and_error_columns():
 
 
 def test_missing_columns_rejected():
-    with pytest.raises(PsyvalError, match="lacks columns"):
+    with pytest.raises(PsyvalError, match="is missing the columns"):
         score_responses(pd.DataFrame({"respondent": ["r1"]}))
+
+
+def test_missing_columns_named_with_commas():
+    partial = pd.DataFrame({"respondent": ["r1"], "item": ["q1"], "answer": [3]})
+    with pytest.raises(PsyvalError) as raised:
+        item_answers(partial)
+    message = str(raised.value)
+    assert "missing the columns value, refined_value, higher_value, reverse, scale_points, variant:" in message
+    assert "[" not in message
 
 
 def _measured(values: dict[str, float], default: float) -> pd.Series:

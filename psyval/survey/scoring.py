@@ -56,7 +56,9 @@ def item_answers(responses: pd.DataFrame) -> pd.DataFrame:
     """
     missing = [c for c in REQUIRED_COLUMNS if c not in responses.columns]
     if missing:
-        raise PsyvalError(f"responses table lacks columns {missing!r}; pass a responses.csv written by psyval survey")
+        raise PsyvalError(
+            f"responses table is missing the columns {', '.join(missing)}: pass a responses.csv written by psyval survey"
+        )
     table = responses.copy()
     table["answer"] = pd.to_numeric(table["answer"], errors="coerce")
     refined = table["refined_value"].astype(object)
