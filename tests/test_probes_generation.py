@@ -82,6 +82,13 @@ def test_probe_command_needs_value_to_suppress(tmp_path: Path) -> None:
     assert "needs a value to set aside" in result.output
 
 
+def test_probe_command_names_unknown_category(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["probe", "--category", "illegal", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "--category 'illegal' matches no probe in 'psyval'; use one of: adult_content," in result.output
+    assert "illegal_activity" in result.output
+
+
 def test_probe_command_keeps_survey_manifest(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text(json.dumps({"command": "survey"}))
     result = CliRunner().invoke(

@@ -162,6 +162,13 @@ def probe(
             plan.append((profile, condition, suppress))
 
     probes = load_probe_set(probe_set, file_format)
+    present = sorted({probe.category for probe in probes})
+    absent = [category for category in categories if category not in present]
+    if absent:
+        raise PsyvalError(
+            f"--category {', '.join(map(repr, absent))} matches no probe in {probe_set!r}; "
+            f"use one of: {', '.join(present)}"
+        )
     probes = probes.subset(
         categories=categories or None,
         kinds=None if kind == "all" else [kind],
