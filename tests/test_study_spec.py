@@ -183,6 +183,53 @@ def test_csv_value_outside_range_rejected(tmp_path):
         read_profiles_csv(CsvProfilesSpec(path))
 
 
+def test_csv_scale_declared_twice_rejected(tmp_path):
+    path = write_csv(
+        tmp_path / "p.csv",
+        "# scale: 1-5\n# scale: 1-7\n# direction: higher_is_more_important\n" + HEADER + "\nx," + ",".join(["3"] * 10),
+    )
+    with pytest.raises(PsyvalError) as caught:
+        read_profiles_csv(CsvProfilesSpec(path))
+    message = str(caught.value)
+    assert str(path) in message
+    assert "'1-5' on line 1 and '1-7' on line 2" in message
+    assert "keep one '# scale:' line" in message
+
+
+def test_csv_direction_declared_twice_rejected(tmp_path):
+    path = write_csv(
+        tmp_path / "p.csv",
+        "# scale: 1-7\n# direction: lower_is_more_important\n# direction: higher_is_more_important\n"
+        + HEADER
+        + "\nx,"
+        + ",".join(["3"] * 10),
+    )
+    with pytest.raises(PsyvalError) as caught:
+        read_profiles_csv(CsvProfilesSpec(path))
+    message = str(caught.value)
+    assert "'lower_is_more_important' on line 2 and 'higher_is_more_important' on line 3" in message
+    assert "keep one '# direction:' line" in message
+
+
+def test_csv_same_scale_declared_twice_accepted(tmp_path):
+    path = write_csv(
+        tmp_path / "p.csv",
+        "# scale: 1-5\n# scale: 1 to 5\n# direction: higher_is_more_important\n" + HEADER + "\nx," + ",".join(["3"] * 10),
+    )
+    (profile,) = read_profiles_csv(CsvProfilesSpec(path))
+    assert profile.values["power"] == 3.5
+
+
+@pytest.mark.parametrize("cell", ["", "nan", "NaN"])
+def test_csv_missing_cell_rejected(tmp_path, cell):
+    path = write_csv(
+        tmp_path / "p.csv",
+        "# scale: 1-6\n# direction: higher_is_more_important\n" + HEADER + f"\nx,{cell}," + ",".join(["3"] * 9),
+    )
+    with pytest.raises(PsyvalError, match=r"row 4: self_direction is missing \(cell .*\); write a number"):
+        read_profiles_csv(CsvProfilesSpec(path))
+
+
 def test_csv_file_and_study_directions_disagree_rejected(tmp_path):
     path = write_csv(
         tmp_path / "p.csv", "# scale: 1-6\n# direction: higher_is_more_important\n" + HEADER + "\nx," + ",".join(["3"] * 10)

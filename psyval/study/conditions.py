@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -116,9 +117,16 @@ def _check_name(name: str, where: str) -> None:
 
 
 def _parse_declarations(lines: list[str], path: Path) -> dict[str, str]:
-    """Read ``# key: value`` lines at the top of a profiles CSV."""
+    """Read ``# key: value`` lines at the top of a profiles CSV.
+
+    Raises
+    ------
+    PsyvalError
+        If ``scale`` or ``direction`` is declared twice with different values.
+    """
     declared: dict[str, str] = {}
-    for line in lines:
+    declared_on_line: dict[str, int] = {}
+    for line_number, line in enumerate(lines, start=1):
         body = line.lstrip("#").strip()
         if not body:
             continue
@@ -126,8 +134,23 @@ def _parse_declarations(lines: list[str], path: Path) -> dict[str, str]:
         if not sep:
             continue
         key = key.strip().lower()
-        if key in ("scale", "direction"):
-            declared[key] = value.strip()
+        if key not in ("scale", "direction"):
+            continue
+        value = value.strip()
+        if key in declared:
+            previous = declared[key]
+            # "1-5" and "1 to 5" name the same scale, so scales are compared after parsing.
+            same = (
+                _parse_scale(previous, path) == _parse_scale(value, path) if key == "scale" else previous == value
+            )
+            if not same:
+                raise PsyvalError(
+                    f"{path}: '# {key}:' is declared twice with different values, {previous!r} on line "
+                    f"{declared_on_line[key]} and {value!r} on line {line_number}; keep one '# {key}:' line"
+                )
+            continue
+        declared[key] = value
+        declared_on_line[key] = line_number
     return declared
 
 
@@ -255,7 +278,15 @@ def read_profiles_csv(spec: CsvProfilesSpec) -> list[TargetProfile]:
             try:
                 number = float(cell)
             except ValueError:
-                raise PsyvalError(f"{path} row {row_number}: {column} = {cell!r} is not a number") from None
+                number = None
+            # float() reads "nan" as a number, but like an empty cell it marks a missing value.
+            if not cell or (number is not None and math.isnan(number)):
+                raise PsyvalError(
+                    f"{path} row {row_number}: {column} is missing (cell {cell!r}); "
+                    f"write a number on the declared scale {low:g}-{high:g}"
+                )
+            if number is None:
+                raise PsyvalError(f"{path} row {row_number}: {column} = {cell!r} is not a number")
             if not low <= number <= high:
                 raise PsyvalError(
                     f"{path} row {row_number}: {column} = {number:g} lies outside the declared scale "
