@@ -7,6 +7,7 @@ problem each one causes is known by construction (worked out per test).
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -236,3 +237,16 @@ def test_semopy_root_warnings_captured(caplog):
     captured = [r for r in caplog.records if r.name == "psyval.psychometrics.sem._semopy_log"]
     assert any("converge" in r.getMessage() for r in captured)
     assert all(r.levelno == logging.DEBUG for r in captured)
+
+
+def test_badly_scaled_data_does_not_claim_unidentified():
+    # Scaling one indicator by 1e8 makes the information matrix numerically
+    # singular although the model is identified.
+    data = pd.read_csv(Path(__file__).parent / "reference" / "hs1939.csv")
+    data["x1"] = data["x1"] * 1e8
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = sem_fit("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6", data)
+    summary = result.summary_text()
+    assert "The model is NOT identified" not in summary
+    assert "or the observed variances differ too much (rescale them" in summary

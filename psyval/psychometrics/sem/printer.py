@@ -53,7 +53,14 @@ def _header(result: SemResult) -> list[str]:
     lines = [first, ""]
     if not info["converged"]:
         lines += ["** WARNING ** Estimates below are most likely unreliable", ""]
-    if unidentified:
+    badly_scaled = any(d.code == "variance_ratio" for d in result.diagnostics)
+    if unidentified and badly_scaled and all(d.code == "singular_information" for d in unidentified):
+        # A singular information matrix can come from variances that differ
+        # by many orders of magnitude rather than from the model, so the
+        # headline names both causes instead of declaring the model unidentified.
+        lines += ["** WARNING ** The information matrix is singular: the model may not be identified,",
+                  "** WARNING ** or the observed variances differ too much (rescale them; see Diagnostics)", ""]
+    elif unidentified:
         lines += ["** WARNING ** The model is NOT identified: the estimates, standard errors and fit",
                   "** WARNING ** measures below are meaningless (see Diagnostics at the end)", ""]
     lines += [
