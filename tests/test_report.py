@@ -176,6 +176,32 @@ def test_report_cli_rejects_empty_analyses_folder(tmp_path: Path) -> None:
     assert not (folder / "report" / "report.html").exists()
 
 
+def test_report_cli_rejects_ragged_row(tmp_path: Path) -> None:
+    folder = make_results(tmp_path / "results", n=20)
+    rows = len(pd.read_csv(folder / "respondents.csv"))
+    with (folder / "respondents.csv").open("a", encoding="utf-8") as handle:
+        handle.write("a,b,c\n")
+    result = CliRunner().invoke(main, ["report", str(folder)])
+    assert result.exit_code == 2
+    # Line 1 is the header, so the appended row is line rows + 2.
+    assert f"respondents.csv' line {rows + 2} has 3 fields but the header has" in result.output
+    assert "Traceback" not in result.output
+    assert not (folder / "report").exists()
+
+
+def test_report_cli_rejects_non_numeric_score(tmp_path: Path) -> None:
+    folder = make_results(tmp_path / "results", n=20)
+    table = pd.read_csv(folder / "respondents.csv")
+    table["value_hedonism"] = table["value_hedonism"].astype(object)
+    table.loc[3, "value_hedonism"] = "high"
+    table.to_csv(folder / "respondents.csv", index=False)
+    result = CliRunner().invoke(main, ["report", str(folder)])
+    assert result.exit_code == 2
+    assert "respondents.csv' line 5, column 'value_hedonism': 'high' is not a number" in result.output
+    assert "Traceback" not in result.output
+    assert not (folder / "report").exists()
+
+
 def test_report_cli_writes_report(tmp_path: Path) -> None:
     folder = make_results(tmp_path / "results", n=40)
     result = CliRunner().invoke(main, ["report", str(folder), "--out", str(tmp_path / "out")])

@@ -205,7 +205,6 @@ def write_report(
     inputs = read_results(results_dir)
     out = Path(out_dir) if out_dir is not None else inputs.path / "report"
     figure_dir = out / "figures"
-    figure_dir.mkdir(parents=True, exist_ok=True)
     if analyses_dir is None:
         # `psyval run` copies the study's SEM files and hypotheses to analysis/models.
         for candidate in (inputs.path / "analyses", inputs.path / "analysis" / "models"):
@@ -220,6 +219,8 @@ def write_report(
     for warning in caught:
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
+    # Created only now, so that invalid inputs leave no half-written report folder.
+    figure_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     respondents_path = out / "respondents.csv"
     inputs.respondents.to_csv(respondents_path, index=False)

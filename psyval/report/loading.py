@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 from collections.abc import Iterator
@@ -97,24 +98,92 @@ def _read_csv(path: Path) -> pd.DataFrame:
         ) from error
 
 
+# Column prefixes of the respondent table that hold numbers (see the
+# results-folder contract in docs/studies.md).
+NUMERIC_PREFIXES = ("value_", "raw_", "harm_", "item_")
+
+
+def _record_lines(path: Path) -> list[int]:
+    """Return the file line number of each data record of a CSV file, checking its field counts.
+
+    Blank lines are skipped, as ``pandas.read_csv`` skips them, so entry ``i``
+    is the line where data row ``i`` of the parsed table ends.
+
+    Raises
+    ------
+    PsyvalError
+        If a record has more or fewer fields than the header.
+    """
+    lines: list[int] = []
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            width = len(header) if header else 0
+            for record in reader:
+                if not record:
+                    continue
+                if len(record) != width:
+                    raise PsyvalError(
+                        f"{str(path)!r} line {reader.line_num} has {len(record)} fields but the header has {width}: "
+                        "fix or delete that row, or rerun the study"
+                    )
+                lines.append(reader.line_num)
+    except (csv.Error, UnicodeDecodeError) as error:
+        raise PsyvalError(
+            f"{str(path)!r} is not a readable CSV file: {error}; save it as UTF-8 CSV or rerun the study"
+        ) from error
+    return lines
+
+
+def check_respondent_table(path: Path, respondents: pd.DataFrame, lines: list[int]) -> None:
+    """Raise for the first non-numeric cell of a ``value_``, ``raw_``, ``harm_`` or ``item_`` column.
+
+    ``lines`` maps each data row to its file line, as :func:`_record_lines` returns.
+    Empty cells are allowed because they are missing values.
+    """
+    for column in respondents.columns:
+        if not str(column).startswith(NUMERIC_PREFIXES):
+            continue
+        cells = respondents[column]
+        if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
+            continue
+        invalid = cells.notna() & pd.to_numeric(cells, errors="coerce").isna()
+        if not invalid.any():
+            continue
+        row = int(invalid.to_numpy().argmax())
+        line = lines[row] if row < len(lines) else row + 2
+        raise PsyvalError(
+            f"{str(path)!r} line {line}, column {str(column)!r}: {cells.iloc[row]!r} is not a number; "
+            "write a number or leave the cell empty, or rerun the study"
+        )
+
+
 def read_results(results_dir: str | Path) -> ResultsFolder:
     """Read the report inputs of ``results_dir``.
 
     Raises
     ------
     PsyvalError
-        If the folder or its ``respondents.csv`` is missing or empty, or a CSV file
-        cannot be read.
+        If the folder or its ``respondents.csv`` is missing or empty, a CSV file
+        cannot be read, a row of ``respondents.csv`` has the wrong number of
+        fields, or a ``value_``, ``raw_``, ``harm_`` or ``item_`` cell is not a number.
     """
     folder = Path(results_dir)
+    if folder.is_file():
+        raise PsyvalError(
+            f"results folder {str(folder)!r} is a file, not a folder; pass the --out folder of `psyval run`"
+        )
     if not folder.is_dir():
         raise PsyvalError(f"results folder {str(folder)!r} not found; pass the --out folder of `psyval run`")
     table_path = folder / "respondents.csv"
     if not table_path.is_file():
         raise PsyvalError(f"{str(table_path)!r} not found; `psyval run STUDY --out {folder}` writes it")
+    lines = _record_lines(table_path)
     respondents = _read_csv(table_path)
     if respondents.empty:
         raise PsyvalError(f"{str(table_path)!r} has no rows; rerun the study")
+    check_respondent_table(table_path, respondents, lines)
     manifests = read_manifests(folder)
     probe_path = folder / "probe_responses.csv"
     probe_responses = _read_csv(probe_path) if probe_path.is_file() else None
