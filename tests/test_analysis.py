@@ -237,6 +237,25 @@ def test_load_hypotheses_rejects_bad_listing(tmp_path: Path, listing: str, messa
         load_hypotheses(path)
 
 
+def test_load_hypotheses_reports_yaml_position(tmp_path: Path) -> None:
+    path = tmp_path / "h.yaml"
+    path.write_text("hypotheses:\n  - id: H1\n    value: [power\n", encoding="utf-8")
+    with pytest.raises(PsyvalError) as caught:
+        load_hypotheses(path)
+    message = str(caught.value)
+    assert f"hypotheses file {str(path)!r} is not valid YAML" in message
+    assert "at line 4, column 1" in message
+    assert "flow sequence that starts at line 3, column 12" in message
+    assert "\n" not in message
+
+
+def test_load_hypotheses_rejects_binary_file(tmp_path: Path) -> None:
+    path = tmp_path / "h.yaml"
+    path.write_bytes(b"\x87\xf4\xc5\n")
+    with pytest.raises(PsyvalError, match="is not UTF-8 text"):
+        load_hypotheses(path)
+
+
 def test_load_hypotheses_rejects_duplicate_id(tmp_path: Path) -> None:
     path = tmp_path / "h.yaml"
     entry = "{id: H1, value: power, category: malware, sign: '+', rationale: r, evidence: exploratory}"

@@ -202,6 +202,26 @@ def test_report_cli_rejects_non_numeric_score(tmp_path: Path) -> None:
     assert not (folder / "report").exists()
 
 
+def test_report_cli_rejects_bad_analyses_files(tmp_path: Path) -> None:
+    folder = make_results(tmp_path / "results", n=20)
+    analyses = tmp_path / "analyses"
+    analyses.mkdir()
+    (analyses / "hypotheses.yaml").write_text("hypotheses:\n  - id: H1\n    value: [power\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["report", str(folder), "--analyses", str(analyses)])
+    assert result.exit_code == 2
+    assert "hypotheses.yaml' is not valid YAML" in result.output
+    assert "at line 4, column 1" in result.output
+    assert "Traceback" not in result.output
+
+    (analyses / "hypotheses.yaml").unlink()
+    (analyses / "m.lav").write_bytes(b"\x87\xf4\xc5\nq\x1f")
+    result = CliRunner().invoke(main, ["report", str(folder), "--analyses", str(analyses)])
+    assert result.exit_code == 2
+    assert "m.lav' is not UTF-8 text" in result.output
+    assert "Traceback" not in result.output
+    assert not (folder / "report").exists()
+
+
 def test_report_cli_writes_report(tmp_path: Path) -> None:
     folder = make_results(tmp_path / "results", n=40)
     result = CliRunner().invoke(main, ["report", str(folder), "--out", str(tmp_path / "out")])

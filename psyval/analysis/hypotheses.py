@@ -105,13 +105,26 @@ def _require(entry: dict[str, Any], key: str, where: str) -> Any:
     return entry[key]
 
 
+def _yaml_error_message(path: Path, error: yaml.YAMLError) -> str:
+    """Build a one-line message for a YAML syntax error, with the 1-based line and column PyYAML reports."""
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    context = getattr(error, "context", None)
+    context_mark = getattr(error, "context_mark", None)
+    if context and context_mark is not None and context_mark is not mark:
+        # PyYAML's context names the unclosed construct and where it began, e.g. "while parsing a flow sequence".
+        where += f" ({context} that starts at line {context_mark.line + 1}, column {context_mark.column + 1})"
+    return f"hypotheses file {str(path)!r} is not valid YAML: {problem}{where}; fix the syntax there"
+
+
 def load_hypotheses(path: str | Path) -> HypothesisSet:
     """Load and validate a hypotheses YAML file.
 
     Raises
     ------
     PsyvalError
-        If the file is missing, is not a mapping with a ``hypotheses`` list,
+        If the file is missing, is not UTF-8 YAML, is not a mapping with a ``hypotheses`` list,
         lists no hypotheses, names an unknown value or harm category, has a
         sign other than ``+`` or ``-``, repeats an id, or gives a
         non-exploratory hypothesis no source.
@@ -119,7 +132,15 @@ def load_hypotheses(path: str | Path) -> HypothesisSet:
     path = Path(path)
     if not path.is_file():
         raise PsyvalError(f"hypotheses file {str(path)!r} not found; pass an existing YAML file")
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise PsyvalError(
+            f"hypotheses file {str(path)!r} is not UTF-8 text ({error.reason} at byte {error.start}): "
+            "save it as a UTF-8 YAML file"
+        ) from error
+    except yaml.YAMLError as error:
+        raise PsyvalError(_yaml_error_message(path, error)) from error
     if isinstance(document, dict) and "hypotheses" in document and document["hypotheses"] in (None, []):
         raise PsyvalError(
             f"hypotheses file {str(path)!r} has no hypotheses: add at least one entry under 'hypotheses' with "

@@ -67,15 +67,38 @@ def model_variables(syntax: str, columns: list[str]) -> list[str]:
     return [column for column in columns if column in named]
 
 
+def read_sem_syntax(path: str | Path) -> str:
+    """Read the lavaan syntax of a ``.lav`` file.
+
+    Raises
+    ------
+    PsyvalError
+        If the file is not UTF-8 text.
+    """
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise PsyvalError(
+            f"SEM file {str(path)!r} is not UTF-8 text ({error.reason} at byte {error.start}): "
+            "save it as UTF-8 lavaan model syntax, or move it out of the analyses folder"
+        ) from error
+
+
 def fit_sem_file(path: str | Path, data: pd.DataFrame) -> SemOutcome:
     """Fit one ``.lav`` file on ``data`` with :func:`psyval.psychometrics.sem_fit`.
 
     Constant observed variables make the sample covariance matrix singular, so
     the model is not fitted and the outcome says which columns are constant.
     Any warning the engine emits is kept on the outcome and re-emitted.
+
+    Raises
+    ------
+    PsyvalError
+        If the file is not UTF-8 text.
     """
     path = Path(path)
-    syntax = path.read_text(encoding="utf-8")
+    syntax = read_sem_syntax(path)
     outcome = SemOutcome(name=path.stem, path=str(path), syntax=syntax)
     used = model_variables(syntax, list(data.columns))
     if not used:
