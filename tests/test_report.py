@@ -6,6 +6,7 @@ The respondent table is psyval.analysis.synthetic's, with known value-harm links
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -220,6 +221,22 @@ def test_report_cli_rejects_bad_analyses_files(tmp_path: Path) -> None:
     assert "m.lav' is not UTF-8 text" in result.output
     assert "Traceback" not in result.output
     assert not (folder / "report").exists()
+
+
+def test_report_rejects_out_file(tmp_path: Path) -> None:
+    folder = make_results(tmp_path / "results", n=20)
+    existing = tmp_path / "notes.txt"
+    existing.write_text("keep me", encoding="utf-8")
+    with pytest.raises(PsyvalError, match=f"report folder {re.escape(repr(str(existing)))} is an existing file"):
+        write_report(folder, existing)
+    with pytest.raises(PsyvalError, match=f"because {re.escape(repr(str(existing)))} is a file"):
+        write_report(folder, existing / "report")
+    assert existing.read_text(encoding="utf-8") == "keep me"
+
+    result = CliRunner().invoke(main, ["report", str(folder), "--out", str(existing)])
+    assert result.exit_code == 2
+    assert "is a file" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_report_cli_writes_report(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import click
 
 @click.command("report")
 @click.argument("results", type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Report folder. Default: RESULTS/report.")
 @click.option("--analyses", "analyses_dir", type=click.Path(path_type=Path), default=None,
               help="Folder of .lav SEM files and hypotheses.yaml; it must contain at least one of them. "

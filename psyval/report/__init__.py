@@ -172,6 +172,17 @@ def _check_analyses_dir(analyses_dir: Path, hypotheses_path: str | Path | None) 
         logger.warning("analyses folder %r has no hypotheses.yaml; using the bundled hypotheses", str(analyses_dir))
 
 
+def _check_report_dir(out: Path) -> None:
+    """Reject a report folder that is, or lies below, an existing file, before any analysis runs."""
+    for folder in (out, *out.parents):
+        if not folder.exists():
+            continue
+        if not folder.is_dir():
+            problem = "is an existing file" if folder == out else f"cannot be created because {str(folder)!r} is a file"
+            raise PsyvalError(f"report folder {str(out)!r} {problem}; pass a folder path to --out")
+        return
+
+
 def write_report(
     results_dir: str | Path,
     out_dir: str | Path | None = None,
@@ -185,7 +196,7 @@ def write_report(
     results_dir
         Folder with ``respondents.csv`` and manifest files (``psyval run --out``).
     out_dir
-        Report folder; ``<results_dir>/report`` by default.
+        Report folder; ``<results_dir>/report`` by default. It must not be an existing file.
     analyses_dir, hypotheses_path
         SEM files and hypotheses; by default ``<results_dir>/analyses`` or
         ``<results_dir>/analysis/models`` when one exists, else the bundled
@@ -204,6 +215,7 @@ def write_report(
         _check_analyses_dir(Path(analyses_dir), hypotheses_path)
     inputs = read_results(results_dir)
     out = Path(out_dir) if out_dir is not None else inputs.path / "report"
+    _check_report_dir(out)
     figure_dir = out / "figures"
     if analyses_dir is None:
         # `psyval run` copies the study's SEM files and hypotheses to analysis/models.
