@@ -16,8 +16,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psyval.errors import DataQualityWarning, PsyvalError
-from psyval.psychometrics.efa import bartlett_sphericity, efa, format_efa, kmo
+from psyval.errors import (
+    DataQualityWarning,
+    HeywoodWarning,
+    IdentificationWarning,
+    PsyvalError,
+)
+from psyval.psychometrics.efa import (
+    bartlett_sphericity,
+    efa,
+    format_efa,
+    kmo,
+    model_degrees_of_freedom,
+)
 
 REFERENCE = Path(__file__).parent / "reference"
 ITEMS = [f"x{i}" for i in range(1, 10)]
@@ -186,3 +197,77 @@ def test_cli_items_without_names_rejected(data, tmp_path):
     assert result.exit_code == 2
     assert "--items ' , ' names no columns; give comma-separated column names" in result.output
     assert "[" not in result.output
+
+
+# R 4.2.2, psych 2.2.9, d <- read.csv("tests/reference/hs1939.csv")[, paste0("x", 1:9)]:
+#   sapply(3:6, function(k) fa(d, nfactors = k, fm = "ml")$dof)  ->  12 6 1 -3
+#   fa(d[, 1:3], nfactors = 1)$dof                                  ->  0
+@pytest.mark.parametrize(("n_items", "n_factors", "expected"), [(9, 3, 12), (9, 4, 6), (9, 5, 1), (9, 6, -3), (3, 1, 0),
+                                                                (7, 4, -1), (7, 6, -6)])
+def test_model_df_matches_psych(n_items, n_factors, expected):
+    assert model_degrees_of_freedom(n_items, n_factors) == expected
+
+
+def test_underidentified_model_warns(data):
+    with pytest.warns(IdentificationWarning, match="6-factor model of 9 items has -3 degrees of freedom"):
+        result = efa(data[ITEMS], n_factors=6, method="minres")
+    assert result.df == -3
+    assert not result.ok
+    assert result.diagnostics[0]["code"] == "underidentified"
+    report = format_efa(result)
+    assert "Degrees of freedom for the model: -3 (negative: the model is not identified)" in report
+    assert "the model is not identified, so the loadings above are not unique" in report
+
+
+def test_saturated_model_reported(data):
+    result = efa(data, n_factors=1, items=["x1", "x2", "x3"])
+    assert result.df == 0
+    assert result.ok
+    assert [d["code"] for d in result.diagnostics] == ["saturated"]
+    assert "Degrees of freedom for the model: 0 (saturated: no fit test)" in format_efa(result)
+
+
+def test_heywood_case_warns(data):
+    # psych 2.2.9 gives this solution the same communality of 0.995 at the uniqueness bound:
+    #   max(fa(d, nfactors = 4, fm = "ml")$communality)  ->  0.995
+    with pytest.warns(HeywoodWarning, match="item 'x5' has communality 0.995"):
+        result = efa(data[ITEMS], n_factors=4, method="ml")
+    assert result.ok
+    assert [d["subject"] for d in result.diagnostics if d["code"] == "heywood"] == ["x5"]
+
+
+def test_identified_model_has_no_diagnostics(data):
+    result = efa(data[ITEMS], n_factors=3)
+    assert result.df == 12
+    assert result.diagnostics == []
+
+
+def test_cli_underidentified_exits_1(data, tmp_path):
+    from click.testing import CliRunner
+
+    from psyval.cli import main
+
+    path = tmp_path / "data.csv"
+    data[ITEMS].to_csv(path, index=False)
+    result = CliRunner().invoke(main, ["efa", str(path), "--factors", "6", "--format", "json"])
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["df"] == -3
+    assert document["diagnostics"][0]["code"] == "underidentified"
+    assert "psyval: the EFA is not usable (underidentified)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [(["--factors", "9"], "--factors 9 must be between 1 and 8"), (["--cut", "-1"], "'--cut': -1.0 is not in the range")],
+)
+def test_cli_factors_and_cut_checked(data, tmp_path, arguments, message):
+    from click.testing import CliRunner
+
+    from psyval.cli import main
+
+    path = tmp_path / "data.csv"
+    data[ITEMS].to_csv(path, index=False)
+    result = CliRunner().invoke(main, ["efa", str(path), *arguments])
+    assert result.exit_code == 2
+    assert message in result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import warnings
 from typing import Any
 
@@ -123,7 +124,8 @@ def reliability(data: str, instrument: str | None, level: str, groups: tuple[str
 @click.option("--missing", type=click.Choice(["listwise", "pairwise"]), default="listwise", show_default=True,
               help="Listwise deletion or pairwise-complete correlations; the counts are reported.")
 @click.option("--items", help="Comma-separated columns to analyse; default: every numeric column.")
-@click.option("--cut", type=float, default=0.0, show_default=True, help="Hide loadings smaller than this in size.")
+@click.option("--cut", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
+              help="Hide loadings smaller than this in absolute value (0 or more).")
 @click.option("--format", "output_format", type=click.Choice(_FORMATS), default="text", show_default=True,
               help="Report format: text, JSON, or the loadings as CSV.")
 def efa(data: str, factors: int | None, method: str, rotation: str, missing: str, items: str | None, cut: float,
@@ -136,10 +138,17 @@ def efa(data: str, factors: int | None, method: str, rotation: str, missing: str
     columns = [c.strip() for c in items.split(",") if c.strip()] if items is not None else None
     if columns is not None and not columns:
         raise PsyvalError(f"--items {items!r} names no columns; give comma-separated column names such as a1,a2,a3")
+    frame = read_table(data)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = compute(read_table(data), n_factors=factors, method=method, rotation=rotation,  # type: ignore[arg-type]
-                         missing=missing, items=columns)  # type: ignore[arg-type]
+        try:
+            result = compute(frame, n_factors=factors, method=method, rotation=rotation,  # type: ignore[arg-type]
+                             missing=missing, items=columns)  # type: ignore[arg-type]
+        except PsyvalError as error:
+            # efa() names its Python argument; the command line calls it --factors.
+            if factors is not None and str(error).startswith("n_factors "):
+                raise PsyvalError("--factors" + str(error).removeprefix("n_factors")) from None
+            raise
     _echo_warnings(caught)
     if output_format == "csv":
         table = result.loadings.copy()
@@ -148,7 +157,8 @@ def efa(data: str, factors: int | None, method: str, rotation: str, missing: str
     elif output_format == "json":
         document = {
             "n_factors": result.n_factors, "method": result.method, "rotation": result.rotation,
-            "missing": result.missing, "n_used": result.n_used, "n_total": result.n_total,
+            "missing": result.missing, "n_used": result.n_used, "n_total": result.n_total, "df": result.df,
+            "diagnostics": result.diagnostics,
             "kmo": result.kmo, "kmo_items": result.kmo_items.to_dict(), "bartlett": result.bartlett,
             "suggested_factors": result.suggested_factors,
             "parallel": result.parallel.reset_index().to_dict(orient="records"),
@@ -160,3 +170,8 @@ def efa(data: str, factors: int | None, method: str, rotation: str, missing: str
         click.echo(json.dumps(_finite(document), indent=2))
     else:
         click.echo(format_efa(result, cut=cut), nl=False)
+    if not result.ok:
+        # An under-identified model has no unique loadings, so scripts must see the failure, as with sem-fit.
+        codes = sorted({d["code"] for d in result.diagnostics if d["severity"] == "error"})
+        click.echo(f"psyval: the EFA is not usable ({', '.join(codes)})", err=True)
+        sys.exit(1)

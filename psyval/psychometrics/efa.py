@@ -17,7 +17,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from psyval.errors import DataQualityWarning, PsyvalError
+from psyval.errors import (
+    DataQualityWarning,
+    HeywoodWarning,
+    IdentificationWarning,
+    PsyvalError,
+)
 from psyval.psychometrics.input_checks import (
     check_full_rank,
     check_numeric_items,
@@ -30,6 +35,11 @@ Method = Literal["minres", "ml", "principal"]
 Rotation = Literal["none", "varimax", "promax", "oblimin", "quartimax", "geomin_obl", "geomin_ort"]
 MissingRule = Literal["listwise", "pairwise"]
 _PREFIX = {"minres": "MR", "ml": "ML", "principal": "PA"}
+# factor_analyzer 0.5.1 fits minres and ml with L-BFGS-B and bounds each
+# uniqueness to [0.005, 1] (its ``bounds`` default, as psych's ``fa``), so a
+# Heywood case there shows as a uniqueness stuck at 0.005, not below 0.
+_UNIQUENESS_BOUND = 0.005
+_BOUND_TOLERANCE = 1e-4
 
 
 @dataclass
@@ -67,6 +77,15 @@ class EfaResult:
         Rows used (listwise) or the smallest pairwise count (pairwise).
     n_total : int
         Rows in the input.
+    df : int
+        Degrees of freedom of the factor model, ``((p - k)^2 - (p + k)) / 2``
+        for p items and k factors (psych's ``dof``). Negative means the model
+        is not identified, and 0 means it is saturated.
+    diagnostics : list of dict
+        Problems found in the solution, each with ``code``
+        (``underidentified``, ``saturated`` or ``heywood``), ``severity``
+        (``error``, ``info`` or ``warning``), ``subject`` and ``message``, as in
+        the SEM diagnostics. ``error`` means the loadings are not usable.
     """
 
     loadings: pd.DataFrame
@@ -84,6 +103,70 @@ class EfaResult:
     missing: str
     n_used: int
     n_total: int
+    df: int
+    diagnostics: list[dict[str, str]]
+
+    @property
+    def ok(self) -> bool:
+        """Whether no diagnostic has severity ``"error"``."""
+        return all(diagnostic["severity"] != "error" for diagnostic in self.diagnostics)
+
+
+def model_degrees_of_freedom(n_items: int, n_factors: int) -> int:
+    """Return the degrees of freedom of a k-factor model of p items.
+
+    Notes
+    -----
+    df = p(p - 1)/2 - pk + k(k - 1)/2 = ((p - k)^2 - (p + k)) / 2: the
+    correlations minus the free loadings and uniquenesses, plus the k(k - 1)/2
+    rotational constraints. This is ``dof`` in psych's ``fa``. (p - k)^2 and
+    p + k have the same parity, so the value is a whole number.
+    """
+    return ((n_items - n_factors) ** 2 - (n_items + n_factors)) // 2
+
+
+def _identification_diagnostics(n_items: int, n_factors: int, df: int) -> list[dict[str, str]]:
+    """Return diagnostics for negative or zero degrees of freedom, warning when they are negative."""
+    if df < 0:
+        message = (
+            f"the {n_factors}-factor model of {n_items} items has {df} degrees of freedom, so it is not identified "
+            "and its loadings and communalities are not unique; extract fewer factors"
+        )
+        warnings.warn(message, IdentificationWarning, stacklevel=3)
+        return [{"code": "underidentified", "severity": "error", "subject": "model", "message": message}]
+    if df == 0:
+        message = (
+            f"the {n_factors}-factor model of {n_items} items has 0 degrees of freedom: it is saturated, so it "
+            "reproduces the correlations exactly and there is no fit test"
+        )
+        return [{"code": "saturated", "severity": "info", "subject": "model", "message": message}]
+    return []
+
+
+def _heywood_diagnostics(columns: list[str], h2: np.ndarray, method: str) -> list[dict[str, str]]:
+    """Warn about items whose communality reaches 1 or whose uniqueness reaches its bound.
+
+    psych's ``fa`` warns about an "ultra-Heywood case" when a communality
+    exceeds 1. A communality of 1 (uniqueness 0) is a Heywood case. For minres
+    and ml, whose uniquenesses cannot go below factor_analyzer's bound, reaching
+    the bound marks one.
+    """
+    uniqueness = 1.0 - h2
+    if method == "principal":
+        flagged = uniqueness <= 0.0
+    else:
+        flagged = uniqueness <= _UNIQUENESS_BOUND + _BOUND_TOLERANCE
+    diagnostics = []
+    for item, communality, flag in zip(columns, h2, flagged):
+        if not flag:
+            continue
+        message = (
+            f"Heywood case: item {item!r} has communality {communality:.3f} (uniqueness {1.0 - communality:.3f}), "
+            "so the solution is improper; extract fewer factors or check the item"
+        )
+        warnings.warn(message, HeywoodWarning, stacklevel=3)
+        diagnostics.append({"code": "heywood", "severity": "warning", "subject": str(item), "message": message})
+    return diagnostics
 
 
 def kmo(correlation: np.ndarray) -> tuple[float, np.ndarray]:
@@ -310,6 +393,8 @@ def efa(
     n_factors = n_factors if n_factors is not None else max(suggested, 1)
     if not 1 <= n_factors < len(columns):
         raise PsyvalError(f"n_factors {n_factors!r} must be between 1 and {len(columns) - 1}")
+    df = model_degrees_of_freedom(len(columns), n_factors)
+    diagnostics = _identification_diagnostics(len(columns), n_factors, df)
     rotation_arg = None if rotation == "none" or n_factors == 1 else rotation
     analyzer = FactorAnalyzer(n_factors=n_factors, rotation=rotation_arg, method=method, is_corr_matrix=True)
     with warnings.catch_warnings():
@@ -341,9 +426,7 @@ def efa(
     if overall_kmo < 0.5:
         warnings.warn(f"KMO {overall_kmo:.2f} is below 0.5: the items share too little variance for factor analysis",
                       DataQualityWarning, stacklevel=2)
-    if np.any(h2 > 1):
-        heywood = [c for c, value in zip(columns, h2) if value > 1]
-        warnings.warn(f"communalities above 1 (Heywood case) for items {heywood!r}", DataQualityWarning, stacklevel=2)
+    diagnostics += _heywood_diagnostics(columns, h2, method)
     return EfaResult(
         loadings=loading_table,
         communalities=pd.Series(h2, index=columns, name="h2"),
@@ -360,6 +443,8 @@ def efa(
         missing=missing,
         n_used=n_used,
         n_total=len(frame),
+        df=df,
+        diagnostics=diagnostics,
     )
 
 
@@ -369,6 +454,7 @@ def format_efa(result: EfaResult, cut: float = 0.0) -> str:
         f"Exploratory factor analysis: {result.n_factors} factor(s), extraction {result.method}, "
         f"rotation {result.rotation}",
         f"Observations: {result.n_used} used of {result.n_total} ({result.missing})",
+        _format_df(result),
         "",
         f"Kaiser-Meyer-Olkin MSA: {result.kmo:.3f}",
         "  " + "  ".join(f"{item} {value:.2f}" for item, value in result.kmo_items.items()),
@@ -387,6 +473,20 @@ def format_efa(result: EfaResult, cut: float = 0.0) -> str:
     lines += ["", result.variance.round(3).to_string()]
     if result.factor_correlations is not None:
         lines += ["", "Factor correlations:", result.factor_correlations.round(3).to_string()]
+    if result.diagnostics:
+        lines += ["", "Diagnostics:"]
+        lines += [f"  {diagnostic['severity']}: {diagnostic['message']}" for diagnostic in result.diagnostics]
+    if not result.ok:
+        lines += ["", "WARNING: the model is not identified, so the loadings above are not unique and not usable."]
     return "\n".join(lines) + "\n"
+
+
+def _format_df(result: EfaResult) -> str:
+    line = f"Degrees of freedom for the model: {result.df}"
+    if result.df < 0:
+        return line + " (negative: the model is not identified)"
+    if result.df == 0:
+        return line + " (saturated: no fit test)"
+    return line
 
 
