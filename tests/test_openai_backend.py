@@ -315,6 +315,52 @@ def test_token_ids_prompt_format(mock: MockServer) -> None:
     assert all(isinstance(token, int) for token in sent)
 
 
+def test_identity_ignores_request_counters(mock: MockServer) -> None:
+    backend = _mock_backend(mock)
+    before = backend.identity()
+    mock.default = Reply(200, completion("hello"))
+    backend.generate(["plain text prompt", "another prompt"], Decoding(max_new_tokens=4))
+    assert backend.describe()["requests_sent"] == 2
+    assert backend.identity() == before
+    assert "base_url" not in before
+    assert before["top_logprobs"] == 20
+
+
+def _study_reply() -> dict[str, object]:
+    """Return one reply that serves the completions and the chat endpoint alike."""
+    reply = completion(" 3", {str(n): -1.0 - n / 10 for n in range(1, 7)})
+    reply["choices"][0]["message"] = {"role": "assistant", "content": "3"}  # type: ignore[index]
+    return reply
+
+
+def test_study_rerun_sends_nothing(mock: MockServer, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from psyval.study import parse_study
+    from psyval.study.runner import run_study
+
+    mock.default = Reply(200, _study_reply())
+    study = parse_study(
+        {
+            "models": [{"label": "served", "backend": "openai", "model": "smollm2-135m-instruct"}],
+            "survey": {"method": "logprob", "items_per_unit": 40},
+            "conditions": {"profiles": {"named": ["power"]}},
+            "probes": {"categories": ["fraud_deception"], "per_category": 1},
+            "judge": {"name": "rubric", "model": "same", "options": {"max_new_tokens": 3}},
+            "report": False,
+        }
+    )
+    # One backend per run, as in two CLI runs: the first run's survey raises
+    # its request counters before the probes are keyed, the second run's does not.
+    first_backend = _mock_backend(mock)
+    first = run_study(study, tmp_path, backend_loader=lambda model: first_backend, until="join")
+    assert first.counts["probes"].computed == 1
+    sent = len(mock.requests)
+    second_backend = _mock_backend(mock)
+    second = run_study(study, tmp_path, backend_loader=lambda model: second_backend, until="join")
+    for stage in ("survey", "probes", "judging"):
+        assert second.counts[stage].computed == 0, stage
+    assert len(mock.requests) == sent
+
+
 def test_parse_option_cases() -> None:
     assert parse_option("5", OPTIONS) == "5"
     assert parse_option(" I'd say 3.", OPTIONS) == "3"

@@ -83,6 +83,12 @@ def test_describe_has_manifest_fields(smollm):  # type: ignore[no-untyped-def]
     assert len(info["chat_template_sha256"]) == 64
 
 
+def test_identity_drops_parameter_count(smollm):  # type: ignore[no-untyped-def]
+    identity = smollm.identity()
+    assert "num_parameters" not in identity
+    assert identity == {k: v for k, v in smollm.describe().items() if k != "num_parameters"}
+
+
 def test_find_backend_lookup() -> None:
     spec = find_backend("transformers")
     assert spec is not None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, TypedDict
+from typing import Any, ClassVar, Literal, TypedDict
 
 
 class ChatMessage(TypedDict):
@@ -96,12 +96,24 @@ class Backend(ABC):
     def generate(self, prompts: Sequence[str], decoding: Decoding) -> list[str]:
         """Continue each rendered prompt and return only the new text."""
 
+    #: The :meth:`describe` fields that decide a result. Study result keys read
+    #: only these, so that addresses, timeouts and run-time counters can change
+    #: between runs without redoing stored work.
+    identity_fields: ClassVar[tuple[str, ...]] = ("backend", "model_id")
+
     def describe(self) -> dict[str, Any]:
         """Return manifest fields: backend, model id, revision, dtype, template hash.
 
-        Secrets such as API keys never appear here.
+        A backend may add its settings and run-time counters (requests sent,
+        retries), so two calls can differ. Secrets such as API keys never
+        appear here.
         """
         return {"backend": self.name, "model_id": self.model_id}
+
+    def identity(self) -> dict[str, Any]:
+        """Return the :attr:`identity_fields` of :meth:`describe`, which stay fixed while the backend runs."""
+        description = self.describe()
+        return {field: description[field] for field in self.identity_fields if field in description}
 
     def close(self) -> None:
         """Release resources (servers, sessions); the default does nothing."""

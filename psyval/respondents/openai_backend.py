@@ -138,6 +138,19 @@ class OpenAIBackend(Backend):
 
     name = "openai"
 
+    # The server address is left out, as in the request cache keys, because
+    # the same model behind another address or port returns the same results.
+    identity_fields = (
+        "backend",
+        "model_id",
+        "tokenizer_source",
+        "chat_template_sha256",
+        "top_logprobs",
+        "logit_bias",
+        "generation_endpoint",
+        "prompt_format",
+    )
+
     def __init__(
         self,
         base_url: str = "http://127.0.0.1:8000/v1",

@@ -117,6 +117,21 @@ class TransformersBackend(Backend):
 
     name = "transformers"
 
+    # Every describe() field except the parameter count, which follows from
+    # the model id and revision.
+    identity_fields = (
+        "backend",
+        "model_id",
+        "model_source",
+        "model_origin",
+        "upstream_model_id",
+        "revision",
+        "dtype",
+        "device",
+        "chat_template_sha256",
+        "trust_remote_code",
+    )
+
     def __init__(
         self,
         model: str = DEFAULT_MODEL,

@@ -138,9 +138,17 @@ class StudyRunner:
     # ------------------------------------------------------------------ helpers
 
     def _model_fingerprint(self, backend: Backend) -> dict[str, Any]:
-        # The parameter count follows from the model id and revision, so it adds nothing to a key.
-        description = backend.describe()
-        return {k: v for k, v in description.items() if k not in ("num_parameters",)}
+        # describe() also contains settings and request counters that change
+        # during a run, so a key built from it would redo finished work.
+        return backend.identity()
+
+    def _judge_fingerprint(self, judge: adapters.JudgeRunner) -> dict[str, Any]:
+        """Return the judge's fingerprint with the identity, not the full description, of its model."""
+        backend = getattr(judge.judge_object, "backend", None)
+        description = judge.fingerprint.get("describe")
+        if not isinstance(backend, Backend) or not isinstance(description, dict) or "judge_model" not in description:
+            return judge.fingerprint
+        return {**judge.fingerprint, "describe": {**description, "judge_model": self._model_fingerprint(backend)}}
 
     def _begin(self, stage: str, total: int, stored: int) -> float:
         count = self.counts[stage]
@@ -346,6 +354,7 @@ class StudyRunner:
                 if not model_tasks:
                     continue
                 runner = adapters.load_judge_runner(judge_spec, self.load_backend, model)
+                judge_print = self._judge_fingerprint(runner)
                 pairs: list[tuple[str, str]] = []
                 for task in model_tasks:
                     response = responses[task.key]["response"]
@@ -354,7 +363,7 @@ class StudyRunner:
                         {
                             "response_key": task.key,
                             "response": response,
-                            "judge": runner.fingerprint,
+                            "judge": judge_print,
                             "judge_prompt": adapters.judge_prompt(runner, task.probe, response),
                         },
                     )
@@ -418,7 +427,7 @@ class StudyRunner:
     def manifest(self, finished: bool) -> dict[str, Any]:
         models = {}
         for model in self.study.models:
-            models[model.label] = self._model_fingerprint(self.load_backend(model))
+            models[model.label] = self.load_backend(model).describe()
         return {
             "kind": "study",
             "psyval_version": __version__,
