@@ -194,6 +194,10 @@ def test_invalid_settings_rejected(mock: MockServer) -> None:
         ({"timeout": -1.0}, "invalid timeout -1.0"),
         ({"logit_bias": "sometimes"}, "invalid logit_bias 'sometimes'"),
         ({"base_url": "localhost:8000"}, "invalid --base-url 'localhost:8000'"),
+        ({"concurrency": "four"}, "invalid concurrency 'four' \\(str\\); use a positive integer"),
+        ({"timeout": "fast"}, "invalid timeout 'fast' \\(str\\)"),
+        ({"base_url": 8000}, "invalid base_url 8000 \\(int\\)"),
+        ({"max_retries": True}, "invalid max_retries True \\(bool\\)"),
     ]:
         with pytest.raises(PsyvalError, match=fragment):
             OpenAIBackend(**{"base_url": mock.base_url, "model": "m", **options})  # type: ignore[arg-type]

@@ -54,6 +54,24 @@ def test_minimal_study_defaults():
         (minimal(models=[{"model": "x", "options": {"dtyp": "float32"}}]), "options.dtyp is not an option"),
         (minimal(models=[{"model": "x", "backend": "vllm"}]), "backend is 'vllm', an unknown backend"),
         (minimal(judge={"options": {"trust_remote_code": True}}), "judge.options.trust_remote_code is not an option"),
+        (
+            minimal(models=[{"model": "m", "backend": "openai", "options": {"concurrency": "four"}}]),
+            "options.concurrency must be an integer, got 'four'",
+        ),
+        (
+            minimal(models=[{"model": "m", "backend": "openai", "options": {"timeout": "fast"}}]),
+            "options.timeout must be a number, got 'fast'",
+        ),
+        (
+            minimal(models=[{"model": "m", "backend": "openai", "options": {"base_url": 8000}}]),
+            "options.base_url must be a string, got 8000",
+        ),
+        (
+            minimal(models=[{"model": "m", "backend": "openai", "options": {"logit_bias": "sometimes"}}]),
+            "logit_bias must be one of auto, always or never",
+        ),
+        (minimal(models=[{"model": "m", "options": {"dtype": 16}}]), "options.dtype must be a string, got 16"),
+        (minimal(judge={"options": {"max_new_tokens": "few"}}), "judge.options.max_new_tokens must be an integer"),
         (minimal(judge={"name": "gpt4"}), "judge.name is 'gpt4', an unknown judge"),
         (minimal(analyses={"sem": ["nothere.lav"]}), "names 'nothere.lav', which is neither"),
         (minimal(name="../../x"), "study.name must contain only"),
@@ -105,7 +123,16 @@ def test_missing_study_file_rejected(tmp_path):
 
 def test_invalid_yaml_rejected(tmp_path):
     path = write_csv(tmp_path / "s.yaml", "name: [unclosed\n")
-    with pytest.raises(PsyvalError, match="not valid YAML"):
+    with pytest.raises(PsyvalError) as caught:
+        load_study(path)
+    message = str(caught.value)
+    assert "not valid YAML: expected ',' or ']', but got '<stream end>' at line 2, column 1" in message
+    assert "while parsing a flow sequence that starts at line 1, column 7" in message
+
+
+def test_duplicate_yaml_key_rejected(tmp_path):
+    path = write_csv(tmp_path / "s.yaml", "name: x\nseed: 0\nseed: 1\n")
+    with pytest.raises(PsyvalError, match=r"found duplicate key 'seed' \(first on line 2\) at line 3, column 1"):
         load_study(path)
 
 
@@ -320,6 +347,12 @@ def test_cli_invalid_study_exits_2(tmp_path):
     assert result.exit_code == 2
     assert "unknown profile 'nobody'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_option_types_accept_yaml_values():
+    options = {"timeout": 10, "concurrency": 2, "request_cache": "requests.jsonl", "tokenizer": None}
+    study = parse_study(minimal(models=[{"model": "m", "backend": "openai", "options": options}]))
+    assert study.models[0].options == options
 
 
 def test_unknown_option_lists_allowed():

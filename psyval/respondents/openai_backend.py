@@ -168,6 +168,24 @@ class OpenAIBackend(Backend):
         request_cache: str | os.PathLike[str] | None = None,
         retry_base_delay: float = 0.5,
     ) -> None:
+        _check_types(
+            {
+                "base_url": (base_url, (str,), "a URL string such as http://127.0.0.1:8000/v1"),
+                "model": (model, (str, type(None)), "the served model's name as a string, or None"),
+                "api_key_env": (api_key_env, (str, type(None)), "an environment variable name, or None"),
+                "concurrency": (concurrency, (int,), "a positive integer"),
+                "timeout": (timeout, (int, float), "a positive number of seconds"),
+                "max_retries": (max_retries, (int,), "0 or a positive integer"),
+                "tokenizer": (tokenizer, (str, type(None)), "a tokenizer source as a string, or None"),
+                "top_logprobs": (top_logprobs, (int,), "a positive integer"),
+                "logit_bias": (logit_bias, (str,), "one of: auto, always, never"),
+                "generation_endpoint": (generation_endpoint, (str,), "one of: chat, completions"),
+                "prompt_format": (prompt_format, (str,), "one of: text, token_ids"),
+                "check_server": (check_server, (bool,), "True or False"),
+                "request_cache": (request_cache, (str, os.PathLike, type(None)), "a file path, or None"),
+                "retry_base_delay": (retry_base_delay, (int, float), "a number of seconds >= 0"),
+            }
+        )
         _check_settings(base_url, concurrency, timeout, max_retries, top_logprobs, logit_bias, generation_endpoint)
         if prompt_format not in ("text", "token_ids"):
             raise PsyvalError(f"invalid prompt_format {prompt_format!r}; choose one of: text, token_ids")
@@ -511,6 +529,18 @@ def _redact_url(url: str) -> str:
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _check_types(settings: dict[str, tuple[object, tuple[type, ...], str]]) -> None:
+    """Reject constructor arguments of the wrong type, such as a string from a study file.
+
+    ``settings`` maps each argument name to its value, the accepted types and
+    what to pass instead. ``True`` and ``False`` count as numbers only where
+    ``bool`` is accepted itself.
+    """
+    for option, (value, kinds, expected) in settings.items():
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+            raise PsyvalError(f"invalid {option} {value!r} ({type(value).__name__}); use {expected}")
 
 
 def _check_settings(

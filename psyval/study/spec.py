@@ -20,6 +20,7 @@ import yaml
 from psyval.errors import PsyvalError
 from psyval.instruments.values import BASIC_VALUES, HIGHER_ORDER_VALUES
 from psyval.probes.taxonomy import HARM_CATEGORIES
+from psyval.yaml_input import describe_yaml_error, load_yaml
 
 #: The 14 extreme profiles: one basic or higher-order value high, the rest low.
 EXTREME_PROFILES: tuple[str, ...] = BASIC_VALUES + HIGHER_ORDER_VALUES
@@ -282,18 +283,88 @@ def _constructor_options(target: str, internal: set[str]) -> list[str] | None:
     return sorted(set(names) - internal)
 
 
-def _check_options(fields: _Fields, options: dict[str, Any], component: str, allowed: list[str] | None) -> None:
-    # An unknown option would otherwise surface as a TypeError only once the model
-    # loads, after earlier stages have run.
-    if allowed is None:
-        return
-    for key in options:
-        if key not in allowed:
-            raise fields.error(
-                f"options.{key}",
-                f"is not an option of {component}; remove it or use one of the allowed options: "
-                f"{', '.join(allowed) or '(none)'}",
-            )
+def _constructor_hints(target: str) -> dict[str, Any]:
+    """Return the resolved type hints of the constructor of ``target`` ("module:Class").
+
+    Returns an empty mapping when the hints cannot be resolved here, so that
+    the class checks its own arguments when it is loaded.
+    """
+    import importlib
+    import typing
+
+    module_name, class_name = target.split(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+        return typing.get_type_hints(cls.__init__)
+    except (ImportError, AttributeError, NameError, TypeError):
+        return {}
+
+
+def _matches_hint(value: Any, hint: Any) -> bool:
+    """Tell whether a YAML value fits a constructor type hint; hints YAML cannot express always fit."""
+    import os
+    import types
+    import typing
+
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        return value in typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches_hint(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    # YAML reads true and false as bool, a subclass of int, so bool fits no number.
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if hint is os.PathLike or origin is os.PathLike:
+        return isinstance(value, os.PathLike)
+    return True
+
+
+def _describe_hint(hint: Any) -> str:
+    """Name a constructor type hint in words, for example "an integer" or "a string or null"."""
+    import os
+    import types
+    import typing
+
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        choices = [str(arg) for arg in typing.get_args(hint)]
+        return "one of " + ", ".join(choices[:-1]) + " or " + choices[-1] if len(choices) > 1 else choices[0]
+    if origin in (typing.Union, types.UnionType):
+        # A YAML file gives a path as a string, so "str | os.PathLike" reads "a string".
+        words = [_describe_hint(arg) for arg in typing.get_args(hint)]
+        return " or ".join(dict.fromkeys(words))
+    if hint is os.PathLike or origin is os.PathLike:
+        return "a string"
+    words = {type(None): "null", bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    return words.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _check_options(
+    fields: _Fields, options: dict[str, Any], component: str, allowed: list[str] | None, target: str
+) -> None:
+    # An unknown option or a value of the wrong type would otherwise surface
+    # as a TypeError only once the model loads, after the results folder
+    # exists and earlier stages have run.
+    if allowed is not None:
+        for key in options:
+            if key not in allowed:
+                raise fields.error(
+                    f"options.{key}",
+                    f"is not an option of {component}; remove it or use one of the allowed options: "
+                    f"{', '.join(allowed) or '(none)'}",
+                )
+    hints = _constructor_hints(target)
+    for key, value in options.items():
+        if key in hints and not _matches_hint(value, hints[key]):
+            raise fields.error(f"options.{key}", f"must be {_describe_hint(hints[key])}, got {_describe(value)}")
 
 
 def _check_backend(fields: _Fields, backend: str, options: dict[str, Any]) -> None:
@@ -308,7 +379,7 @@ def _check_backend(fields: _Fields, backend: str, options: dict[str, Any]) -> No
         )
     # The model name and the remote-code switch come from other fields and the CLI.
     allowed = _constructor_options(spec.target, {"model", "trust_remote_code"})
-    _check_options(fields, options, f"the {backend!r} backend", allowed)
+    _check_options(fields, options, f"the {backend!r} backend", allowed, spec.target)
 
 
 def _check_analysis_file(fields: _Fields, key: str, name: str) -> None:
@@ -345,7 +416,10 @@ def _check_judge(fields: _Fields, name: str, options: dict[str, Any]) -> None:
     allowed = _constructor_options(target, internal)
     if allowed is not None and name == "rubric":
         allowed = sorted({*allowed, "max_new_tokens"})
-    _check_options(fields, options, f"the {name!r} judge", allowed)
+    tokens = options.get("max_new_tokens")
+    if name == "rubric" and tokens is not None and (isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1):
+        raise fields.error("options.max_new_tokens", f"must be an integer >= 1, got {_describe(tokens)}")
+    _check_options(fields, options, f"the {name!r} judge", allowed, target)
 
 
 def _parse_model(data: Any, where: str, source: str) -> ModelSpec:
@@ -583,9 +657,10 @@ def load_study(path: str | Path) -> StudySpec:
             raise PsyvalError(f"study file {str(path)!r} not found; give a path to a YAML study file")
         file = bundled
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = load_yaml(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        first_line = str(error).splitlines()[0]
-        raise PsyvalError(f"study file {str(file)!r} is not valid YAML: {first_line}") from error
+        raise PsyvalError(
+            f"study file {str(file)!r} is not valid YAML: {describe_yaml_error(error)}; fix the file there"
+        ) from error
     spec = parse_study(data, source=str(file), base_dir=file.resolve().parent)
     return dataclasses.replace(spec, source=file.resolve())
