@@ -15,6 +15,7 @@ from psyval.analysis.correlations import CorrelationMethod, correlate, correlati
 from psyval.analysis.multitest import adjust_pvalues
 from psyval.analysis.values import BASIC_VALUES, HARM_CATEGORIES, HIGHER_ORDER, REFINED_VALUES
 from psyval.errors import PsyvalError
+from psyval.yaml_input import describe_yaml_error, load_yaml
 
 Verdict = Literal["supported", "contradicted", "inconclusive"]
 Evidence = Literal["empirical", "theory", "exploratory"]
@@ -107,15 +108,7 @@ def _require(entry: dict[str, Any], key: str, where: str) -> Any:
 
 def _yaml_error_message(path: Path, error: yaml.YAMLError) -> str:
     """Build a one-line message for a YAML syntax error, with the 1-based line and column PyYAML reports."""
-    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    context = getattr(error, "context", None)
-    context_mark = getattr(error, "context_mark", None)
-    if context and context_mark is not None and context_mark is not mark:
-        # PyYAML's context names the unclosed construct and where it began, e.g. "while parsing a flow sequence".
-        where += f" ({context} that starts at line {context_mark.line + 1}, column {context_mark.column + 1})"
-    return f"hypotheses file {str(path)!r} is not valid YAML: {problem}{where}; fix the syntax there"
+    return f"hypotheses file {str(path)!r} is not valid YAML: {describe_yaml_error(error)}; fix the syntax there"
 
 
 def load_hypotheses(path: str | Path) -> HypothesisSet:
@@ -133,7 +126,7 @@ def load_hypotheses(path: str | Path) -> HypothesisSet:
     if not path.is_file():
         raise PsyvalError(f"hypotheses file {str(path)!r} not found; pass an existing YAML file")
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = load_yaml(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as error:
         raise PsyvalError(
             f"hypotheses file {str(path)!r} is not UTF-8 text ({error.reason} at byte {error.start}): "

@@ -18,6 +18,7 @@ from psyval import resources
 from psyval.errors import PsyvalError
 from psyval.instruments.schema import SCALE_DIRECTIONS, Instrument, Item, Prompts, Scale
 from psyval.instruments.values import HIGHER_ORDER_VALUES
+from psyval.yaml_input import describe_yaml_error, load_yaml
 
 _REQUIRED_TEXT = ("id", "title", "version", "provenance", "licence")
 
@@ -285,8 +286,13 @@ def read_instrument(path: str | Path) -> Instrument:
     except OSError as error:
         raise PsyvalError(f"cannot read instrument file {str(path)!r}: {error.strerror or error}") from error
     try:
-        data = yaml.safe_load(raw.decode("utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError) as error:
+        data = load_yaml(raw.decode("utf-8"))
+    except yaml.YAMLError as error:
+        raise PsyvalError(
+            f"invalid instrument file {str(path)!r}: not valid UTF-8 YAML: {describe_yaml_error(error)}; "
+            "fix the syntax there"
+        ) from error
+    except UnicodeDecodeError as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise PsyvalError(f"invalid instrument file {str(path)!r}: not valid UTF-8 YAML ({first})") from error
     return parse_instrument(data, path=str(path), sha256=hashlib.sha256(raw).hexdigest())

@@ -22,6 +22,7 @@ import yaml
 
 from psyval.errors import PsyvalError
 from psyval.probes.taxonomy import VALID_CATEGORIES
+from psyval.yaml_input import describe_yaml_error, load_yaml
 
 ProbeKind = Literal["harmful", "benign"]
 PROBE_KINDS: tuple[str, ...] = ("harmful", "benign")
@@ -182,9 +183,9 @@ def check_unique_ids(probes: Sequence[Probe], wheres: Sequence[str]) -> None:
 
 def _read_yaml(path: Path) -> tuple[list[tuple[dict[str, Any], str]], dict[str, Any]]:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        raise PsyvalError(f"{path}: invalid YAML ({error.__class__.__name__}); fix the syntax") from error
+        raise PsyvalError(f"{path}: invalid YAML: {describe_yaml_error(error)}; fix the syntax there") from error
     metadata: dict[str, Any] = {}
     if isinstance(document, Mapping):
         metadata = {key: value for key, value in document.items() if key != "probes"}

@@ -17,6 +17,7 @@ from psyval.instruments.values import (
     HIGHER_ORDER_VALUES,
     LABELS,
 )
+from psyval.yaml_input import describe_yaml_error, load_yaml
 
 #: Importance of the target value(s) and of all others in a preset profile.
 HIGH = 6.0
@@ -129,8 +130,10 @@ def preset_profile(name: str) -> Profile:
 def _read_mapping(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as error:
+        data = json.loads(text) if path.suffix.lower() == ".json" else load_yaml(text)
+    except yaml.YAMLError as error:
+        raise PsyvalError(f"cannot read profile file {str(path)!r}: {describe_yaml_error(error)}") from error
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise PsyvalError(f"cannot read profile file {str(path)!r}: {first}") from error
     if not isinstance(data, dict):
