@@ -85,6 +85,17 @@ def test_nonconvergence_exits_nonzero(runner, hs_model):
     assert "nonconvergence" in result.output
 
 
+@pytest.mark.parametrize("missing", ["listwise", "fiml"])
+@pytest.mark.parametrize("limit", [1, 3])
+def test_iteration_count_within_limit(runner, hs_model, missing, limit):
+    # The optimizer and the scoring or Newton steps after it share one limit.
+    arguments = ["sem-fit", str(hs_model), str(REFERENCE / "hs1939.csv"), "--max-iterations", str(limit),
+                 "--missing", missing]
+    result = runner.invoke(main, arguments)
+    assert result.exit_code == 1
+    assert f"did NOT end normally after {limit} iterations" in result.output
+
+
 def test_underidentified_exits_nonzero(runner, tmp_path):
     model = tmp_path / "two.lav"
     model.write_text("f =~ x1 + x2\n")

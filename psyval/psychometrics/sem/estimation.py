@@ -112,8 +112,9 @@ def fit_ml(model: SemModel, sample_cov: np.ndarray, n_obs: int, max_iterations: 
     n_obs : int
         Number of observations.
     max_iterations : int
-        Iteration limit of semopy's optimizer and, separately, of the Fisher
-        scoring steps that follow (at most 200).
+        Iteration limit shared by semopy's optimizer and the Fisher scoring
+        steps that follow (at most ``MAX_SCORING_STEPS`` of them), so the
+        reported iteration count never exceeds it.
 
     Returns
     -------
@@ -139,7 +140,11 @@ def fit_ml(model: SemModel, sample_cov: np.ndarray, n_obs: int, max_iterations: 
     converged = False
     gradient_max = float("inf")
     current = ml_discrepancy(model.implied_covariance(theta), sample_cov)
-    for _ in range(min(MAX_SCORING_STEPS, max_iterations)):
+    # Scoring gets the iterations semopy left over. The gradient is checked
+    # before each step and once after the last, so a budget of 0 still tests convergence.
+    scoring_budget = max(0, min(MAX_SCORING_STEPS, max_iterations - iterations))
+    scoring_steps = 0
+    while True:
         try:
             gradient, information = ml_gradient_and_information(model, theta, sample_cov)
         except np.linalg.LinAlgError:
@@ -149,6 +154,8 @@ def fit_ml(model: SemModel, sample_cov: np.ndarray, n_obs: int, max_iterations: 
         gradient_max = float(np.max(np.abs(gradient))) if gradient.size else 0.0
         if gradient_max < GRADIENT_TOLERANCE:
             converged = True
+            break
+        if scoring_steps >= scoring_budget:
             break
         try:
             direction = np.linalg.solve(information, gradient)
@@ -167,6 +174,7 @@ def fit_ml(model: SemModel, sample_cov: np.ndarray, n_obs: int, max_iterations: 
             break
         theta, current = candidate, value
         iterations += 1
+        scoring_steps += 1
     model.set_parameters(theta)
     logger.info("ML fit: %d iterations, max |gradient| %.2e", iterations, gradient_max)
     return MLFit(

@@ -227,12 +227,13 @@ def estimate_fiml(model: SemModel, prepared: PreparedData, max_iterations: int =
     start = fit_ml(model, em_sigma, n_obs, max_iterations=max_iterations)
     objective = FimlObjective(model, patterns, n_obs)
     x0 = np.concatenate([start.theta, em_mean])
+    # The ML start, BFGS and the Newton steps share max_iterations, so the reported count stays within it.
     solution = optimize.minimize(objective.value, x0, jac=objective.gradient, method="BFGS",
-                                 options={"gtol": 1e-9, "maxiter": max_iterations})
+                                 options={"gtol": 1e-9, "maxiter": max(max_iterations - start.iterations, 0)})
     x = solution.x
     iterations = start.iterations + int(solution.nit)
     hessian = numerical_hessian(objective.gradient, x)
-    for _ in range(20):
+    for _ in range(max(min(20, max_iterations - iterations), 0)):
         gradient = objective.gradient(x)
         if np.max(np.abs(gradient)) < 1e-9:
             break
