@@ -31,3 +31,14 @@ def test_progress_bars_only_on_terminal(
         if not bars_before:
             hf_logging.disable_progress_bar()
         hf_logging.set_verbosity(verbosity)
+
+
+def test_api_key_env_on_transformers_not_echoed() -> None:
+    from psyval.cli.options import backend_from_options
+    from psyval.errors import PsyvalError
+
+    with pytest.raises(PsyvalError) as caught:
+        backend_from_options(api_key_env="sk-live-Secret42")
+    message = str(caught.value)
+    assert "--api-key-env applies to the openai backend" in message
+    assert "Secret42" not in message

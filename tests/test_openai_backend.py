@@ -193,7 +193,8 @@ def test_invalid_settings_rejected(mock: MockServer) -> None:
         ({"concurrency": 0}, "invalid concurrency 0"),
         ({"timeout": -1.0}, "invalid timeout -1.0"),
         ({"logit_bias": "sometimes"}, "invalid logit_bias 'sometimes'"),
-        ({"base_url": "localhost:8000"}, "invalid --base-url 'localhost:8000'"),
+        ({"base_url": "localhost:8000"}, "invalid base URL 'localhost:8000' \\(--base-url, or base_url in"),
+        ({"base_url": "http://127.0.0.1:9/v1#part"}, "invalid base URL 'http://127.0.0.1:9/v1#...'.*a fragment"),
         ({"concurrency": "four"}, "invalid concurrency 'four' \\(str\\); use a positive integer"),
         ({"timeout": "fast"}, "invalid timeout 'fast' \\(str\\)"),
         ({"base_url": 8000}, "invalid base_url 8000 \\(int\\)"),
@@ -711,9 +712,17 @@ def test_base_url_with_secret_rejected(url: str, what: str) -> None:
     with pytest.raises(PsyvalError) as caught:
         OpenAIBackend(base_url=url, model="m")
     message = str(caught.value)
-    assert f"invalid --base-url 'http://127.0.0.1:9/v1': it contains {what}" in message
+    assert f"invalid base URL 'http://127.0.0.1:9/v1' (--base-url, or base_url in a study file): it contains {what}" in message
     assert "--api-key-env" in message
     assert "secret1" not in message
+
+
+def test_api_key_pasted_as_name_not_echoed() -> None:
+    with pytest.raises(PsyvalError) as caught:
+        OpenAIBackend(model="m", api_key_env="sk-live-Secret42", check_server=False)
+    message = str(caught.value)
+    assert "is not an environment variable name" in message
+    assert "Secret42" not in message
 
 
 def test_cli_silences_httpx_request_log() -> None:

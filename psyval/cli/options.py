@@ -92,7 +92,10 @@ def backend_from_options(
         model that cannot be loaded.
     """
     if backend_name == "transformers":
-        for name, given in (("--base-url", base_url), ("--api-key-env", api_key_env), ("--concurrency", concurrency)):
+        if api_key_env is not None:
+            # The value is not shown, because users sometimes paste the key itself here.
+            raise PsyvalError("option --api-key-env applies to the openai backend; add --backend openai")
+        for name, given in (("--base-url", base_url), ("--concurrency", concurrency)):
             if given is not None:
                 raise PsyvalError(f"option {name} = {given!r} applies to the openai backend; add --backend openai")
         return load_backend(

@@ -69,6 +69,14 @@ FALLBACK_MAX_TOKENS = 8
 #: runs can resume too.
 REQUEST_CACHE_ENV = "PSYVAL_REQUEST_CACHE"
 
+#: A POSIX environment variable name: letters, digits and "_", not starting with a digit.
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+#: The two places that set the base URL and the key variable, named in error
+#: messages: the CLI flag, and the backend option in a study file.
+BASE_URL_SETTING = "--base-url, or base_url in a study file"
+API_KEY_ENV_SETTING = "--api-key-env, or api_key_env in a study file"
+
 #: Rendered prompts whose chat messages are kept for the chat endpoint. An
 #: evicted prompt is sent as rendered text to the completions endpoint instead.
 MAX_REMEMBERED_CHATS = 50_000
@@ -482,7 +490,7 @@ class OpenAIBackend(Backend):
         except ServerUnreachableError as error:
             raise BackendUnavailableError(
                 f"cannot reach the server at {_redact_url(self.base_url)} ({error.reason}); "
-                "start the server or fix --base-url"
+                f"start the server or fix the base URL ({BASE_URL_SETTING})"
             ) from error
         data = answer.get("data") if isinstance(answer, dict) else None
         return [str(entry["id"]) for entry in data or [] if isinstance(entry, dict) and "id" in entry]
@@ -512,11 +520,19 @@ def _sampling(decoding: Decoding) -> dict[str, Any]:
 def _auth_headers(api_key_env: str | None) -> dict[str, str]:
     if not api_key_env:
         return {}
+    if not ENV_NAME.fullmatch(api_key_env):
+        # A value that is no variable name is often the key itself, pasted in
+        # place of the name, so the message must not repeat it.
+        raise PsyvalError(
+            f"invalid API key variable ({API_KEY_ENV_SETTING}): the value is not an environment "
+            "variable name and is not shown, in case it is the key itself; pass the name of the "
+            "variable that contains the key, such as OPENAI_API_KEY"
+        )
     key = os.environ.get(api_key_env)
     if not key:
         raise PsyvalError(
-            f"environment variable {api_key_env!r} (named by --api-key-env) is not set or empty; "
-            "export it with the API key, or drop --api-key-env for a server without keys"
+            f"environment variable {api_key_env!r} (named by {API_KEY_ENV_SETTING}) is not set or empty; "
+            "export it with the API key, or drop the setting for a server without keys"
         )
     return {"Authorization": f"Bearer {key}"}
 
@@ -553,17 +569,26 @@ def _check_settings(
     generation_endpoint: str,
 ) -> None:
     if not re.match(r"^https?://[^/\s]+", base_url):
-        raise PsyvalError(f"invalid --base-url {base_url!r}; use a URL such as http://127.0.0.1:8000/v1")
+        raise PsyvalError(
+            f"invalid base URL {base_url!r} ({BASE_URL_SETTING}); use a URL such as http://127.0.0.1:8000/v1"
+        )
     parts = urlsplit(base_url)
-    if parts.username is not None or parts.password is not None or parts.query:
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
         # Secrets in the URL would reach logs, error messages and the
         # manifest, so the message shows the URL without them.
-        where = "a query string" if parts.query else "a user name or password"
         host = f"{parts.hostname}:{parts.port}" if parts.port else (parts.hostname or "")
         shown = urlunsplit((parts.scheme, host, parts.path, "", ""))
+        if parts.username is None and parts.password is None and not parts.query:
+            # A fragment never reaches the server, so request paths appended
+            # after it would be lost and every request would fail with 404.
+            raise PsyvalError(
+                f"invalid base URL {shown + '#...'!r} ({BASE_URL_SETTING}): it contains a fragment; "
+                f"remove the '#' and what follows, as in {shown!r}"
+            )
+        where = "a query string" if parts.query else "a user name or password"
         raise PsyvalError(
-            f"invalid --base-url {shown!r}: it contains {where}; "
-            "remove it and pass the key with --api-key-env"
+            f"invalid base URL {shown!r} ({BASE_URL_SETTING}): it contains {where}; "
+            f"remove it and pass the key with {API_KEY_ENV_SETTING}"
         )
     if concurrency < 1:
         raise PsyvalError(f"invalid concurrency {concurrency!r}; use a positive integer")
