@@ -112,7 +112,7 @@ def test_nonconvergence_reported():
         result = sem_fit("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6", data, max_iterations=1)
     assert "nonconvergence" in codes(result)
     assert not result.ok
-    assert "did NOT end normally" in result.summary_text()
+    assert "did NOT end normally after 1 iteration\n" in result.summary_text()
 
 
 def test_nonconvergence_withholds_fit_measures():

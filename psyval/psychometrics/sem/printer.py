@@ -42,14 +42,16 @@ def _count(value: float) -> str:
 
 def _header(result: SemResult) -> list[str]:
     info = result.info
+    # lavaan writes "1 iteration" in the singular.
+    steps = f"{info['iterations']} iteration" + ("" if info["iterations"] == 1 else "s")
     unidentified = [d for d in result.diagnostics if d.code in ("underidentified", "unscaled_latent",
                                                                 "singular_information")]
     if not info["converged"]:
-        first = f"** WARNING ** psyval {info['psyval_version']} did NOT end normally after {info['iterations']} iterations"
+        first = f"** WARNING ** psyval {info['psyval_version']} did NOT end normally after {steps}"
     elif unidentified:
-        first = f"** WARNING ** psyval {info['psyval_version']} stopped after {info['iterations']} iterations"
+        first = f"** WARNING ** psyval {info['psyval_version']} stopped after {steps}"
     else:
-        first = f"psyval {info['psyval_version']} ended normally after {info['iterations']} iterations"
+        first = f"psyval {info['psyval_version']} ended normally after {steps}"
     lines = [first, ""]
     if not info["converged"]:
         lines += ["** WARNING ** Estimates below are most likely unreliable", ""]
