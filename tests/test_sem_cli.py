@@ -93,7 +93,8 @@ def test_iteration_count_within_limit(runner, hs_model, missing, limit):
                  "--missing", missing]
     result = runner.invoke(main, arguments)
     assert result.exit_code == 1
-    assert f"did NOT end normally after {limit} iterations" in result.output
+    steps = "1 iteration\n" if limit == 1 else f"{limit} iterations\n"
+    assert f"did NOT end normally after {steps}" in result.output
 
 
 def test_underidentified_exits_nonzero(runner, tmp_path):
