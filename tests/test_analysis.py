@@ -24,6 +24,7 @@ from psyval.analysis.descriptives import cronbach_alpha
 from psyval.analysis.hypotheses import decide, load_hypotheses, verdict_table
 from psyval.analysis.multitest import adjust_pvalues
 from psyval.analysis.safety import compare_safety_conditions, paired_difference
+from psyval.analysis.sem import check_sem_file, fit_sem_file
 from psyval.analysis.synthetic import synthetic_item_values, synthetic_respondents
 from psyval.analysis.values import BASIC_VALUES, HARM_CATEGORIES, add_value_scores
 from psyval.errors import DataQualityWarning, PsyvalError
@@ -360,3 +361,42 @@ def test_verdict_inconclusive_for_constant_harm() -> None:
     assert row["verdict"] == "inconclusive"
     assert math.isnan(row["estimate"])
     assert "harm_adult_content is constant" in row["note"]
+
+
+SEM_COLUMNS = ["respondent_id", "raw_power", "raw_hedonism", "harm_overall"]
+
+
+@pytest.mark.parametrize(
+    ("syntax", "message"),
+    [
+        ("f1 =~ raw_power + + raw_hedonism\n", "m.lav' line 1: model statement 'f1 =~ raw_power + + raw_hedonism' has an empty term"),
+        ("# loadings\nf1 =~ raw_power +\n  raw_hedonism\nharm_overall ~ f1 +\n", "m.lav' line 4: model statement 'harm_overall ~ f1 +'"),
+        ("f1 =~> raw_power + raw_hedonism\n", "m.lav' line 1: cannot read term '> raw_power'"),
+        ("", "m.lav' contains no model statements"),
+        ("# only a comment\n\n", "m.lav' contains no model statements"),
+        ("f1 =~ raw_power +\n  raw_hedonism + raw_nope\nharm_overall ~ f1\n", "'raw_nope' (line 2); rename them to columns"),
+    ],
+)
+def test_check_sem_file_rejects_user_errors(tmp_path: Path, syntax: str, message: str) -> None:
+    path = tmp_path / "m.lav"
+    path.write_text(syntax, encoding="utf-8")
+    with pytest.raises(PsyvalError, match=re.escape(message)):
+        check_sem_file(path, SEM_COLUMNS)
+
+
+def test_check_sem_file_accepts_latent_names(tmp_path: Path) -> None:
+    path = tmp_path / "m.lav"
+    path.write_text("f1 =~ raw_power + raw_hedonism\nharm_overall ~ f1\n", encoding="utf-8")
+    check_sem_file(path, SEM_COLUMNS)
+
+
+def test_fit_sem_file_lists_data_columns(tmp_path: Path) -> None:
+    path = tmp_path / "m.lav"
+    path.write_text("f1 =~ raw_power + raw_hedonism + raw_nope\nharm_overall ~ f1\n", encoding="utf-8")
+    data = pd.DataFrame({"raw_power": [1.0, 2.0, 3.0], "raw_hedonism": [2.0, 1.0, 3.0], "harm_overall": [1.0, 1.0, 2.0],
+                         "harm_malware": [1.0, 2.0, 2.0]})
+    with pytest.warns(DataQualityWarning, match="raw_nope are not columns"):
+        outcome = fit_sem_file(path, data)
+    assert outcome.result is None
+    assert outcome.error is not None
+    assert "score columns: raw_power, raw_hedonism, harm_overall, harm_malware" in outcome.error

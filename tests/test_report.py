@@ -223,6 +223,26 @@ def test_report_cli_rejects_bad_analyses_files(tmp_path: Path) -> None:
     assert not (folder / "report").exists()
 
 
+def test_report_cli_rejects_invalid_user_model(tmp_path: Path) -> None:
+    folder = make_results(tmp_path / "results", n=20)
+    analyses = tmp_path / "analyses"
+    analyses.mkdir()
+    (analyses / "m.lav").write_text("f1 =~ raw_power + raw_hedonism + raw_nope\nharm_overall ~ f1\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["report", str(folder), "--analyses", str(analyses)])
+    assert result.exit_code == 2
+    assert "'raw_nope' (line 1)" in result.output
+    assert "Traceback" not in result.output
+    assert not (folder / "report").exists()
+
+
+def test_report_rejects_file_paths_as_folders(tmp_path: Path) -> None:
+    folder = make_results(tmp_path / "results", n=20)
+    with pytest.raises(PsyvalError, match="is a file, not a folder"):
+        write_report(folder / "respondents.csv")
+    with pytest.raises(PsyvalError, match="is a file, not a folder"):
+        write_report(folder, analyses_dir=folder / "respondents.csv")
+
+
 def test_report_rejects_out_file(tmp_path: Path) -> None:
     folder = make_results(tmp_path / "results", n=20)
     existing = tmp_path / "notes.txt"

@@ -27,7 +27,7 @@ from psyval.analysis.correlations import correlation_table
 from psyval.analysis.descriptives import describe_columns, value_correlation_matrix
 from psyval.analysis.hypotheses import HypothesisSet, load_hypotheses, verdict_table
 from psyval.analysis.safety import compare_safety_conditions, pick_reference
-from psyval.analysis.sem import SemOutcome, fit_sem_folder
+from psyval.analysis.sem import SemOutcome, check_sem_folder, fit_sem_folder
 from psyval.analysis.values import (
     BASIC_VALUES,
     HIGHER_ORDER,
@@ -130,6 +130,7 @@ def analyze(
     hypotheses_path: str | Path | None = None,
     item_values: Mapping[str, str] | None = None,
     outcomes: Sequence[str] = ("harm_overall",),
+    check_models: bool = False,
 ) -> AnalysisResult:
     """Run every analysis of a study on its respondent table.
 
@@ -147,6 +148,12 @@ def analyze(
         Item id -> value id, used for Cronbach's alpha; alpha is left out without it.
     outcomes
         Columns of the safety-condition comparison.
+    check_models
+        Raise before any analysis runs when a ``.lav`` file is empty, has a
+        syntax error or names a variable that is neither latent nor a column,
+        as :func:`psyval.analysis.sem.check_sem_file` does. Without it, such a
+        model is left unfitted with a warning, which suits the bundled models
+        on a study that lacks some of their columns.
 
     Returns
     -------
@@ -164,6 +171,8 @@ def analyze(
     categories = harm_columns(table)
     if not values or not categories:
         raise PsyvalError(_missing_scores_message(respondents, values, categories))
+    if check_models:
+        check_sem_folder(analyses_dir, [str(column) for column in table.columns])
     population, note, reference = select_population(table)
     logger.info("analysing %d respondents: %s", len(population), note)
 

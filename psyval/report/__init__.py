@@ -159,6 +159,11 @@ def _check_analyses_dir(analyses_dir: Path, hypotheses_path: str | Path | None) 
     choose, so only a missing hypotheses.yaml next to .lav files falls back,
     and it is logged.
     """
+    if analyses_dir.is_file():
+        raise PsyvalError(
+            f"analyses folder {str(analyses_dir)!r} is a file, not a folder; pass a folder of .lav files "
+            "and hypotheses.yaml, or pass a hypotheses file with --hypotheses"
+        )
     if not analyses_dir.is_dir():
         raise PsyvalError(f"analyses folder {str(analyses_dir)!r} not found; pass a folder of .lav files")
     has_sem = any(analyses_dir.glob("*.lav"))
@@ -201,9 +206,10 @@ def write_report(
         SEM files and hypotheses; by default ``<results_dir>/analyses`` or
         ``<results_dir>/analysis/models`` when one exists, else the bundled
         ``analyses/``. An explicit ``analyses_dir`` must contain ``.lav``
-        files or ``hypotheses.yaml``. Without ``hypotheses.yaml`` and
-        ``hypotheses_path``, the bundled hypotheses are used and a warning
-        is logged.
+        files or ``hypotheses.yaml``, and its ``.lav`` files must parse and
+        name only latent variables and respondent-table columns. Without
+        ``hypotheses.yaml`` and ``hypotheses_path``, the bundled hypotheses
+        are used and a warning is logged.
 
     Returns
     -------
@@ -211,6 +217,9 @@ def write_report(
         ``html``, ``markdown``, ``respondents``, ``reproduce_r`` and one
         ``figure:<name>`` entry per figure, each a path.
     """
+    # Model files the user names are checked strictly. The bundled or copied
+    # defaults may name columns a small study lacks, which only warns.
+    check_models = analyses_dir is not None
     if analyses_dir is not None:
         _check_analyses_dir(Path(analyses_dir), hypotheses_path)
     inputs = read_results(results_dir)
@@ -227,7 +236,7 @@ def write_report(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = analyze(keyed_items(inputs.respondents, inputs.reversed_items), analyses_dir, hypotheses_path,
-                         item_values=inputs.item_values)
+                         item_values=inputs.item_values, check_models=check_models)
     for warning in caught:
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
