@@ -366,6 +366,32 @@ def test_study_rerun_sends_nothing(mock: MockServer, tmp_path) -> None:  # type:
     assert len(mock.requests) == sent
 
 
+def test_study_run_closes_backends(mock: MockServer, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from psyval.study import parse_study
+    from psyval.study.runner import run_study
+
+    closed: list[str] = []
+    original_close = OpenAIBackend.close
+
+    def record_close(backend: OpenAIBackend) -> None:
+        closed.append(backend.model_id)
+        original_close(backend)
+
+    monkeypatch.setattr(OpenAIBackend, "close", record_close)
+    mock.default = Reply(200, _study_reply())
+    options = {"base_url": mock.base_url, "max_retries": 1, "retry_base_delay": 0.01}
+    study = parse_study(
+        {
+            "models": [{"backend": "openai", "model": "smollm2-135m-instruct", "options": options}],
+            "survey": {"method": "logprob", "items_per_unit": 40},
+            "conditions": {"profiles": {"named": ["power"]}},
+            "report": False,
+        }
+    )
+    run_study(study, tmp_path, until="survey")
+    assert closed == ["smollm2-135m-instruct"]
+
+
 def test_parse_option_cases() -> None:
     assert parse_option("5", OPTIONS) == "5"
     assert parse_option(" I'd say 3.", OPTIONS) == "3"

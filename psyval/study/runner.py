@@ -91,23 +91,39 @@ def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
-def default_backend_loader(trust_remote_code: bool = False) -> BackendLoader:
-    """Return a loader that builds each model once through the backend registry."""
-    from psyval.respondents.registry import load_backend
+class _RegistryLoader:
+    """Build each model once through the backend registry, and close them all at the end."""
 
-    loaded: dict[ModelSpec | str, Backend] = {}
+    def __init__(self, trust_remote_code: bool) -> None:
+        self.trust_remote_code = trust_remote_code
+        self.loaded: dict[str, Backend] = {}
 
-    def load(model: ModelSpec) -> Backend:
+    def __call__(self, model: ModelSpec) -> Backend:
+        from psyval.respondents.registry import load_backend
+
         cache_key = json.dumps([model.backend, model.model, model.options], sort_keys=True, default=str)
-        if cache_key not in loaded:
+        if cache_key not in self.loaded:
             options = dict(model.options)
-            if trust_remote_code:
+            if self.trust_remote_code:
                 options["trust_remote_code"] = True
             log.info("loading model %s (%s backend)", model.model, model.backend)
-            loaded[cache_key] = load_backend(model.backend, model=model.model, **options)
-        return loaded[cache_key]
+            self.loaded[cache_key] = load_backend(model.backend, model=model.model, **options)
+        return self.loaded[cache_key]
 
-    return load
+    def close(self) -> None:
+        """Close every loaded backend, releasing server connections."""
+        for backend in self.loaded.values():
+            backend.close()
+        self.loaded.clear()
+
+
+def default_backend_loader(trust_remote_code: bool = False) -> BackendLoader:
+    """Return a loader that builds each model once through the backend registry.
+
+    The loader's ``close()`` closes the backends it built; :func:`run_study`
+    calls it when the run ends.
+    """
+    return _RegistryLoader(trust_remote_code)
 
 
 class StudyRunner:
@@ -491,12 +507,12 @@ def run_study(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    runner = StudyRunner(
-        study,
-        out,
-        progress or Progress(),
-        backend_loader or default_backend_loader(trust_remote_code),
-    )
+    # Backends from a caller's loader stay open, because the caller may reuse them.
+    own_loader: _RegistryLoader | None = None
+    if backend_loader is None:
+        own_loader = _RegistryLoader(trust_remote_code)
+        backend_loader = own_loader
+    runner = StudyRunner(study, out, progress or Progress(), backend_loader)
     result = StudyRunResult(out_dir=out, store_path=runner.store.path, counts=runner.counts)
     last = STAGES.index(until)
     runner.store.begin_run(study.fingerprint(), {"psyval_version": __version__, "until": until})
@@ -533,4 +549,6 @@ def run_study(
             manifest["seconds"] = round(result.seconds, 1)
             (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
         runner.store.close()
+        if own_loader is not None:
+            own_loader.close()
     return result
