@@ -343,8 +343,8 @@ def _describe_hint(hint: Any) -> str:
         return " or ".join(dict.fromkeys(words))
     if hint is os.PathLike or origin is os.PathLike:
         return "a string"
-    words = {type(None): "null", bool: "true or false", int: "an integer", float: "a number", str: "a string"}
-    return words.get(hint, getattr(hint, "__name__", str(hint)))
+    names = {type(None): "null", bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    return names.get(hint, getattr(hint, "__name__", str(hint)))
 
 
 def _check_options(
