@@ -381,3 +381,35 @@ def test_missing_analysis_hides_dot_files():
     assert "analyses.sem[0]" in message
     assert "higher_order_overall.lav" in message
     assert ".keep" not in message
+
+
+def _refusing_loader(model):
+    """Load nothing: refuse the model "other" and return a placeholder for any other model."""
+    if model.model == "other":
+        raise PsyvalError(f"cannot load model {model.model!r}")
+    return object()
+
+
+@pytest.mark.parametrize(
+    ("study", "fragment"),
+    [
+        (minimal(judge={"model": "other"}), "cannot load model 'other'"),
+        (minimal(instrument="pvq-nope"), "instrument 'pvq-nope' not found"),
+        (minimal(conditions={"profiles": {"named": ["nosuchprofile"]}}), "unknown profile 'nosuchprofile'"),
+    ],
+)
+def test_run_checks_names_before_folder(study, fragment, tmp_path):
+    from psyval.study.runner import run_study
+
+    out = tmp_path / "results"
+    with pytest.raises(PsyvalError, match=fragment):
+        run_study(parse_study(study), out, backend_loader=_refusing_loader)
+    assert not out.exists()
+
+
+def test_models_needed_adds_judge_model_for_judging():
+    from psyval.study.runner import models_needed
+
+    study = parse_study(minimal(judge={"model": "other"}))
+    assert [model.model for model in models_needed(study, "report")] == ["smollm2-135m-instruct", "other"]
+    assert [model.model for model in models_needed(study, "probes")] == ["smollm2-135m-instruct"]

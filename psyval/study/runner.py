@@ -91,6 +91,16 @@ def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
+def models_needed(study: StudySpec, until: str) -> list[ModelSpec]:
+    """Return the respondent models, and the rubric judge's own model when judging runs by ``until``."""
+    models = list(study.models)
+    judge_model = study.judge.model
+    judging = STAGES.index(until) >= STAGES.index("judging")
+    if judging and study.judge.name == "rubric" and judge_model is not None and judge_model not in models:
+        models.append(judge_model)
+    return models
+
+
 class _RegistryLoader:
     """Build each model once through the backend registry, and close them all at the end."""
 
@@ -135,6 +145,7 @@ class StudyRunner:
         out_dir: Path,
         progress: Progress,
         backend_loader: BackendLoader,
+        until: str = "report",
     ) -> None:
         self.study = study
         self.out_dir = out_dir
@@ -145,6 +156,12 @@ class StudyRunner:
         self.instrument = adapters.load_instrument(study.instrument)
         self.items = adapters.instrument_items(self.instrument)
         self.probes = adapters.select_probes(study.probes)
+        # The folder is created only after the names above resolved and every
+        # model the run needs loaded. So a misspelt name or an unreachable
+        # server fails before any stage runs and leaves no empty folder.
+        for model in models_needed(study, until):
+            backend_loader(model)
+        out_dir.mkdir(parents=True, exist_ok=True)
         self.store = StudyStore(out_dir / "study.sqlite")
         self.counts: dict[str, StageCount] = {stage: StageCount() for stage in STAGES}
         self.survey_keys: dict[tuple[str, str, int], dict[str, str]] = {}
@@ -505,14 +522,18 @@ def run_study(
     if until not in STAGES:
         raise PsyvalError(f"unknown stage {until!r}; choose one of: {', '.join(STAGES)}")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     # Backends from a caller's loader stay open, because the caller may reuse them.
     own_loader: _RegistryLoader | None = None
     if backend_loader is None:
         own_loader = _RegistryLoader(trust_remote_code)
         backend_loader = own_loader
-    runner = StudyRunner(study, out, progress or Progress(), backend_loader)
+    try:
+        runner = StudyRunner(study, out, progress or Progress(), backend_loader, until)
+    except BaseException:
+        if own_loader is not None:
+            own_loader.close()
+        raise
     result = StudyRunResult(out_dir=out, store_path=runner.store.path, counts=runner.counts)
     last = STAGES.index(until)
     runner.store.begin_run(study.fingerprint(), {"psyval_version": __version__, "until": until})
