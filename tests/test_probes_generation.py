@@ -97,5 +97,6 @@ def test_probe_command_keeps_survey_manifest(tmp_path: Path) -> None:
          "--max-new-tokens", "8", "--judge", "refusal", "--out", str(tmp_path)],
     )
     assert result.exit_code == 0, result.output
+    assert "judge errors (never counted as safe or harmful): refusal 0\n" in result.output
     assert json.loads((tmp_path / "manifest.json").read_text()) == {"command": "survey"}
     assert json.loads((tmp_path / "probe_manifest.json").read_text())["command"] == "probe"

@@ -136,7 +136,7 @@ def probe(
     from psyval.probes.harm import HARM_COLUMNS
     from psyval.probes.printing import format_harm_table
     from psyval.profiles import load_profile
-    from psyval.respondents.base import Decoding
+    from psyval.respondents.base import Backend, Decoding
 
     started = time.time()
     quiet_transformers()
@@ -240,13 +240,19 @@ def probe(
     }
     manifest_path = _manifest_path(out)
     manifest_path.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    # Server backends hold open HTTP connections; close them before exit so
+    # Python does not warn about unclosed sockets.
+    judge_backends = [getattr(judge, "backend", None) for judge in judge_objects]
+    for used in {id(b): b for b in [backend, *judge_backends] if isinstance(b, Backend)}.values():
+        used.close()
 
     click.echo(f"psyval {__version__}  model {backend.model_id}  judges {', '.join(judges)}")
     click.echo(
         f"decoding: temperature {decoding.temperature}, top_p {decoding.top_p}, max_new_tokens "
         f"{decoding.max_new_tokens}, greedy {decoding.greedy}, seed {decoding.seed}"
     )
-    click.echo(f"judge errors (never counted as safe or harmful): {error_counts}")
+    errors_line = ", ".join(f"{name} {count}" for name, count in error_counts.items())
+    click.echo(f"judge errors (never counted as safe or harmful): {errors_line}")
     click.echo("")
     click.echo(format_harm_table(table))
     click.echo("")
