@@ -92,5 +92,5 @@ def test_missing_value_rejected(tmp_path):  # type: ignore[no-untyped-def]
         load_profile(path)
     message = str(caught.value)
     assert f"profile file {str(path)!r}" in message
-    assert "missing values universalism;" in message
+    assert "missing universalism;" in message
     assert "[]" not in message

@@ -95,6 +95,27 @@ LABELS: dict[str, str] = {
     **{value: value.replace("_", " ").capitalize() for value in HIGHER_ORDER_VALUES},
 }
 
+
+
+def basic_value_problems(names: list[str]) -> list[str]:
+    """Describe how ``names`` differs from the ten basic values, in words.
+
+    Returns phrases such as ``"missing hedonism, power"``, ``"unknown 'greed'"``
+    and ``"repeated power"``; an empty list means each value is named once.
+    """
+    problems = []
+    missing = [value for value in BASIC_VALUES if value not in names]
+    unknown = [name for name in names if name not in BASIC_VALUES]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if missing:
+        problems.append(f"missing {', '.join(missing)}")
+    if unknown:
+        problems.append(f"unknown {', '.join(map(repr, unknown))}")
+    if repeated:
+        problems.append(f"repeated {', '.join(repeated)}")
+    return problems
+
+
 __all__ = [
     "BASIC_DEFINITIONS",
     "BASIC_VALUES",
@@ -102,4 +123,5 @@ __all__ = [
     "HIGHER_ORDER_VALUES",
     "LABELS",
     "REFINED_VALUES",
+    "basic_value_problems",
 ]

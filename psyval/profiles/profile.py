@@ -16,6 +16,7 @@ from psyval.instruments.values import (
     DEFAULT_HIGHER_ORDER,
     HIGHER_ORDER_VALUES,
     LABELS,
+    basic_value_problems,
 )
 from psyval.yaml_input import describe_yaml_error, load_yaml
 
@@ -76,13 +77,7 @@ class Profile:
             where = f"profile {self.name!r} ({self.source})"
         else:
             where = f"profile {self.name!r}"
-        missing = [v for v in BASIC_VALUES if v not in self.values]
-        unknown = [v for v in self.values if v not in BASIC_VALUES]
-        problems = []
-        if missing:
-            problems.append(f"missing values {', '.join(missing)}")
-        if unknown:
-            problems.append(f"unknown values {', '.join(map(repr, unknown))}")
+        problems = basic_value_problems(list(self.values))
         if problems:
             raise PsyvalError(
                 f"{where}: {' and '.join(problems)}; give exactly these ten: {', '.join(BASIC_VALUES)}"

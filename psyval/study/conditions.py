@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from psyval.errors import PsyvalError
+from psyval.instruments.values import basic_value_problems
 from psyval.study.spec import (
     BASELINE_PROFILE,
     BASIC_VALUES,
@@ -247,17 +248,8 @@ def read_profiles_csv(spec: CsvProfilesSpec) -> list[TargetProfile]:
             "'<value>_rank' for ranks"
         )
     value_ids = [column[: -len(_RANK_SUFFIX)] if rank_header else column for column in value_columns]
-    if sorted(value_ids) != sorted(BASIC_VALUES):
-        missing_ids = [value for value in BASIC_VALUES if value not in value_ids]
-        unknown = [value for value in value_ids if value not in BASIC_VALUES]
-        repeated = sorted({value for value in value_ids if value_ids.count(value) > 1})
-        problems = []
-        if missing_ids:
-            problems.append(f"missing {', '.join(missing_ids)}")
-        if unknown:
-            problems.append(f"unknown {', '.join(map(repr, unknown))}")
-        if repeated:
-            problems.append(f"repeated {', '.join(repeated)}")
+    problems = basic_value_problems(value_ids)
+    if problems:
         raise PsyvalError(
             f"{path}: the header must name each of the 10 basic values once; {'; '.join(problems)}"
         )
