@@ -113,6 +113,7 @@ def test_nonconvergence_reported():
     assert "nonconvergence" in codes(result)
     assert not result.ok
     assert "did NOT end normally after 1 iteration\n" in result.summary_text()
+    assert "did not converge after 1 iteration (max" in result.summary_text()
 
 
 def test_nonconvergence_withholds_fit_measures():

@@ -125,7 +125,8 @@ def check_convergence(converged: bool, iterations: int, gradient_max: float) -> 
         return []
     return [Diagnostic(
         "nonconvergence", "error",
-        f"the optimizer did not converge after {iterations} iterations (max |gradient| {gradient_max:.3g}); "
+        f"the optimizer did not converge after {iterations} iteration{'' if iterations == 1 else 's'} "
+        f"(max |gradient| {gradient_max:.3g}); "
         "estimates are unreliable: check the model, scale the variables or give starting values",
         "model", ConvergenceWarning)]
 
