@@ -48,6 +48,8 @@ def test_minimal_study_defaults():
         ({"conditions": {"profiles": {"named": ["power"]}, "safety": ["loud"]}}, "unknown entry 'loud'"),
         (minimal(replicates=0), "replicates must be an integer >= 1"),
         (minimal(decoding={"top_p": 2}), "decoding.top_p must be a number from 0.0 to 1.0"),
+        (minimal(decoding={"top_p": 0}), "decoding.top_p must be in (0, 1], got 0"),
+        (minimal(decoding={"temperature": 0}), "decoding.temperature must be above 0 when sampling, got 0"),
         (minimal(probes={"categories": ["gossip"]}), "unknown entry 'gossip'"),
         (minimal(models=[{"model": "x", "options": {"trust_remote_code": True}}]), "trust_remote_code"),
         (minimal(models=["a/m", "b/m"]), "same label"),
@@ -91,6 +93,10 @@ def test_minimal_study_defaults():
 def test_invalid_study_rejected(study, fragment):
     with pytest.raises(PsyvalError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
         parse_study(study, source="s.yaml")
+
+
+def test_greedy_study_accepts_zero_temperature():
+    assert parse_study(minimal(decoding={"temperature": 0, "greedy": True})).decoding.greedy
 
 
 @pytest.mark.parametrize(

@@ -581,6 +581,16 @@ def parse_study(data: Any, source: str = "<study>", base_dir: Path | None = None
         top_p=decoding_fields.get_float("top_p", 0.75, 0.0, 1.0),
         greedy=decoding_fields.get_bool("greedy", False),
     )
+    # The same rules as `psyval probe`: a sampler cannot divide by a temperature
+    # of 0 or keep an empty nucleus, and the probes stage runs only after the survey.
+    if decoding.top_p <= 0:
+        raise decoding_fields.error("top_p", f"must be in (0, 1], got {_describe(decoding_fields.data['top_p'])}")
+    if decoding.temperature <= 0 and not decoding.greedy:
+        raise decoding_fields.error(
+            "temperature",
+            f"must be above 0 when sampling, got {_describe(decoding_fields.data['temperature'])}; "
+            "give a positive value or set greedy: true",
+        )
 
     judge_raw = fields.data.get("judge", {})
     if isinstance(judge_raw, str):
