@@ -204,6 +204,14 @@ def test_invalid_settings_rejected(mock: MockServer) -> None:
             OpenAIBackend(**{"base_url": mock.base_url, "model": "m", **options})  # type: ignore[arg-type]
 
 
+def test_request_cache_path_checked(mock: MockServer, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PsyvalError, match=f"request cache '{tmp_path}' is a folder"):
+        _mock_backend(mock, request_cache=tmp_path)
+    with pytest.raises(PsyvalError, match="folder '.*missing' does not exist"):
+        _mock_backend(mock, request_cache=tmp_path / "missing" / "requests.jsonl")
+    assert mock.requests == []
+
+
 def test_model_read_from_server(mock: MockServer) -> None:
     mock.models = ["SmolLM2-135M-Instruct.Q4_1.gguf"]
     backend = OpenAIBackend(base_url=mock.base_url)

@@ -198,6 +198,16 @@ class OpenAIBackend(Backend):
         if prompt_format not in ("text", "token_ids"):
             raise PsyvalError(f"invalid prompt_format {prompt_format!r}; choose one of: text, token_ids")
         self.prompt_format = prompt_format
+        # The cache path is checked before the server and tokenizer are
+        # contacted, so a wrong path fails before any other work.
+        if request_cache is None:
+            request_cache = os.environ.get(REQUEST_CACHE_ENV) or None
+        if request_cache is not None and not Path(request_cache).parent.is_dir():
+            raise PsyvalError(
+                f"request cache {str(request_cache)!r}: folder {str(Path(request_cache).parent)!r} "
+                "does not exist; create it or choose another path"
+            )
+        self.responses = ResponseCache(Path(request_cache) if request_cache is not None else None)
         self.base_url = base_url.rstrip("/")
         self.concurrency = concurrency
         self.timeout = timeout
@@ -238,9 +248,6 @@ class OpenAIBackend(Backend):
         self.usage: Counter[str] = Counter()
         self.requests_sent = 0
         self.cache_hits = 0
-        if request_cache is None:
-            request_cache = os.environ.get(REQUEST_CACHE_ENV) or None
-        self.responses = ResponseCache(Path(request_cache) if request_cache is not None else None)
 
     # ------------------------------------------------------------------ identity
 

@@ -16,6 +16,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from psyval.errors import PsyvalError
+
 log = logging.getLogger(__name__)
 
 
@@ -33,6 +35,8 @@ class ResponseCache:
     """
 
     def __init__(self, path: Path | None) -> None:
+        if path is not None:
+            _check_cache_path(path)
         self.path = path
         self._entries: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -102,6 +106,19 @@ class ResponseCache:
             log.warning("skipped %d lines of %s that are not valid UTF-8; their requests are sent again", undecodable, path)
         log.info(
             "read %d finished requests from %s (%d unreadable lines)", len(self._entries), path, skipped + undecodable
+        )
+
+
+def _check_cache_path(path: Path) -> None:
+    """Reject a cache path that is a folder, before any work is done.
+
+    The first append happens only after the first finished request, so a
+    folder would otherwise fail mid-run.
+    """
+    if path.is_dir():
+        raise PsyvalError(
+            f"request cache {str(path)!r} is a folder; name a file inside it, "
+            f"such as {str(path / 'requests.jsonl')!r}"
         )
 
 
