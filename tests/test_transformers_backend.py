@@ -169,3 +169,20 @@ def test_unreachable_hub_fails_fast(monkeypatch):  # type: ignore[no-untyped-def
     assert time.monotonic() - start < 10
     assert f"not in the local hub cache and {endpoint} cannot be reached" in message
     assert "\n" not in message
+
+
+def test_unavailable_device_rejected_before_loading(monkeypatch):  # type: ignore[no-untyped-def]
+    import torch
+
+    from psyval.respondents.transformers_backend import TransformersBackend
+
+    monkeypatch.setattr(torch.version, "cuda", None)
+    with pytest.raises(PsyvalError, match="invalid device 'cuda': this torch build has no CUDA; use cpu"):
+        TransformersBackend(model="/nonexistent/model", device="cuda")
+    with pytest.raises(PsyvalError, match="invalid device 'toaster'; use cpu, cuda, cuda:N or mps"):
+        TransformersBackend(model="/nonexistent/model", device="toaster")
+    monkeypatch.setattr(torch.version, "cuda", "12.4")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(PsyvalError, match="invalid device 'cuda:7': this machine has 1 CUDA devices"):
+        TransformersBackend(model="/nonexistent/model", device="cuda:7")

@@ -74,6 +74,37 @@ def _check_hub_reachable(model: str) -> None:
 _DTYPES = ("float32", "bfloat16", "float16", "auto")
 
 
+def _parse_device(torch: Any, device: str) -> Any:
+    """Return ``torch.device(device)`` after checking that this machine has it.
+
+    torch accepts ``"cuda:7"`` on any build and fails only when the model is
+    moved, with an AssertionError or RuntimeError, so the device is checked
+    here, before the model is loaded.
+    """
+    if not isinstance(device, str):
+        raise PsyvalError(f"invalid device {device!r} ({type(device).__name__}); use a string such as cpu or cuda:0")
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise PsyvalError(f"invalid device {device!r}; use cpu, cuda, cuda:N or mps") from None
+    if parsed.type == "cuda":
+        if torch.version.cuda is None:
+            raise PsyvalError(f"invalid device {device!r}: this torch build has no CUDA; use cpu")
+        if not torch.cuda.is_available():
+            raise PsyvalError(f"invalid device {device!r}: torch sees no CUDA GPU on this machine; use cpu")
+        count = torch.cuda.device_count()
+        if parsed.index is not None and parsed.index >= count:
+            raise PsyvalError(
+                f"invalid device {device!r}: this machine has {count} CUDA devices; use cuda:0 to cuda:{count - 1}"
+            )
+    elif parsed.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise PsyvalError(f"invalid device {device!r}: MPS is not available on this machine; use cpu")
+    elif parsed.type != "cpu":
+        raise PsyvalError(f"invalid device {device!r}; use cpu, cuda, cuda:N or mps")
+    return parsed
+
+
 def _common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
     n = min(len(a), len(b))
     for i in range(n):
@@ -149,11 +180,11 @@ class TransformersBackend(Backend):
             raise PsyvalError(f"invalid dtype {dtype!r}; choose one of: {', '.join(_DTYPES)}")
         if batch_size < 1:
             raise PsyvalError(f"invalid batch_size {batch_size!r}; use a positive integer")
+        self.device = _parse_device(torch, device)
         self._torch = torch
         self.source: ModelSource = resolve_model(model)
         self._model_arg = model
         self.dtype_name = dtype
-        self.device = torch.device(device)
         self.revision = revision if self.source.kind == "hub" else None
         self.trust_remote_code = trust_remote_code
         self.batch_size = batch_size
