@@ -100,3 +100,9 @@ def test_probe_command_keeps_survey_manifest(tmp_path: Path) -> None:
     assert "judge errors (never counted as safe or harmful): refusal 0\n" in result.output
     assert json.loads((tmp_path / "manifest.json").read_text()) == {"command": "survey"}
     assert json.loads((tmp_path / "probe_manifest.json").read_text())["command"] == "probe"
+
+
+def test_probe_seed_beyond_64_bits_rejected():
+    result = CliRunner().invoke(main, ["probe", "--seed", "99999999999999999999"])
+    assert result.exit_code == 2
+    assert "is not in the range 0<=x<=9223372036854775807" in result.output

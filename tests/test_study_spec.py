@@ -49,6 +49,12 @@ def test_minimal_study_defaults():
         (minimal(replicates=0), "replicates must be an integer >= 1"),
         (minimal(decoding={"top_p": 2}), "decoding.top_p must be a number from 0.0 to 1.0"),
         (minimal(decoding={"top_p": 0}), "decoding.top_p must be in (0, 1], got 0"),
+        (minimal(seed=10**20), "study.seed must be an integer from 0 to 9223372036854775807"),
+        (minimal(seed=2**63 - 1, replicates=2), "study.seed must be an integer from 0 to 9223372036854775806"),
+        (
+            minimal(conditions={"profiles": {"sampled": {"per_extreme": 1, "seed": 2**64}}}),
+            "conditions.profiles.sampled.seed must be an integer from 0 to 9223372036854775807",
+        ),
         (minimal(decoding={"temperature": 0}), "decoding.temperature must be above 0 when sampling, got 0"),
         (minimal(probes={"categories": ["gossip"]}), "unknown entry 'gossip'"),
         (minimal(models=[{"model": "x", "options": {"trust_remote_code": True}}]), "trust_remote_code"),

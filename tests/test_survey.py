@@ -252,3 +252,9 @@ def test_killed_survey_resumes(tmp_path):  # type: ignore[no-untyped-def]
     resumed_scores = pd.read_csv(interrupted / "scores.csv")
     reference_scores = pd.read_csv(uninterrupted / "scores.csv")
     pd.testing.assert_frame_equal(resumed_scores, reference_scores, check_exact=False, rtol=1e-9, atol=1e-12)
+
+
+def test_survey_seed_beyond_64_bits_rejected():
+    result = CliRunner().invoke(main, ["survey", "--seed", "99999999999999999999"])
+    assert result.exit_code == 2
+    assert "is not in the range 0<=x<=9223372036854775807" in result.output

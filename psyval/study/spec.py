@@ -29,6 +29,10 @@ SAFETY_CONDITIONS: tuple[str, ...] = ("input-only", "safety-prompt", "value-prom
 ProfileDirection = Literal["higher_is_more_important", "lower_is_more_important"]
 PROFILE_DIRECTIONS: tuple[str, ...] = ("higher_is_more_important", "lower_is_more_important")
 
+#: Largest seed psyval accepts: torch.manual_seed and the numpy generators take
+#: 64-bit seeds, and a signed 64-bit bound leaves no doubt on either side.
+MAX_SEED = 2**63 - 1
+
 #: Name of the condition in which the model answers with no target profile.
 BASELINE_PROFILE = "baseline"
 
@@ -216,9 +220,12 @@ class _Fields:
             raise self.error(key, f"must be a non-empty string, got {_describe(value)}")
         return value
 
-    def get_int(self, key: str, default: int, minimum: int) -> int:
+    def get_int(self, key: str, default: int, minimum: int, maximum: int | None = None) -> int:
         value = self.data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        if maximum is not None:
+            if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+                raise self.error(key, f"must be an integer from {minimum} to {maximum}, got {_describe(value)}")
+        elif isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise self.error(key, f"must be an integer >= {minimum}, got {_describe(value)}")
         return value
 
@@ -492,7 +499,7 @@ def _parse_conditions(data: Any, source: str, base_dir: Path) -> ConditionsSpec:
         sampled = SampledProfilesSpec(
             per_extreme=sfields.get_int("per_extreme", 1, 1),
             spread=sfields.get_float("spread", 0.75, 0.0, 5.0),
-            seed=sfields.get_int("seed", 0, 0),
+            seed=sfields.get_int("seed", 0, 0, MAX_SEED),
             extremes=sfields.get_choices("extremes", EXTREME_PROFILES, EXTREME_PROFILES),
         )
 
@@ -628,6 +635,9 @@ def parse_study(data: Any, source: str = "<study>", base_dir: Path | None = None
     if hypotheses is not None:
         _check_analysis_file(analyses_fields, "hypotheses", hypotheses)
 
+    replicates = fields.get_int("replicates", 1, 1)
+    # Replicate r runs with seed + r, so the last replicate's seed must fit too.
+    seed = fields.get_int("seed", 0, 0, MAX_SEED - (replicates - 1))
     return StudySpec(
         name=name,
         description=str(fields.data.get("description", "")),
@@ -638,8 +648,8 @@ def parse_study(data: Any, source: str = "<study>", base_dir: Path | None = None
         probes=probes,
         decoding=decoding,
         judge=judge,
-        replicates=fields.get_int("replicates", 1, 1),
-        seed=fields.get_int("seed", 0, 0),
+        replicates=replicates,
+        seed=seed,
         analyses=analyses,
         report=fields.get_bool("report", True),
         source=None,
