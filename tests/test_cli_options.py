@@ -42,3 +42,30 @@ def test_api_key_env_on_transformers_not_echoed() -> None:
     message = str(caught.value)
     assert "--api-key-env applies to the openai backend" in message
     assert "Secret42" not in message
+
+
+def test_tokenizer_option_reaches_openai_backend() -> None:
+    import time
+
+    from openai_mock import MockServer
+
+    from psyval.cli.options import backend_from_options
+    from psyval.errors import BackendUnavailableError, PsyvalError
+    from psyval.respondents.model_cache import DEFAULT_MODEL
+
+    server = MockServer()
+    try:
+        started = time.monotonic()
+        # A served name that is no hub id is looked up in local files only, so it fails at once.
+        with pytest.raises(BackendUnavailableError, match="pass --tokenizer"):
+            backend_from_options(backend_name="openai", base_url=server.base_url, model="psyval-served-name")
+        assert time.monotonic() - started < 10
+        backend = backend_from_options(
+            backend_name="openai", base_url=server.base_url, model="psyval-served-name", tokenizer=DEFAULT_MODEL
+        )
+        assert backend.describe()["tokenizer_source"] == DEFAULT_MODEL
+        backend.close()
+    finally:
+        server.close()
+    with pytest.raises(PsyvalError, match="--tokenizer = 'x' applies to the openai backend"):
+        backend_from_options(tokenizer="x")

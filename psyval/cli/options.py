@@ -49,6 +49,11 @@ _OPTIONS = [
         help="Requests in flight at once (openai backend; default 4).",
     ),
     click.option(
+        "--tokenizer", envvar="PSYVAL_TOKENIZER", default=None, show_envvar=True,
+        help="Local source of the served model's tokenizer and chat template: a Hugging Face folder, .gguf file, "
+        "cached hub id or embedded alias (openai backend; default: the --model name).",
+    ),
+    click.option(
         "--trust-remote-code", is_flag=True, default=False,
         help="Let a hub model run its own Python code. Off unless given.",
     ),
@@ -75,6 +80,7 @@ def backend_from_options(
     base_url: str | None = None,
     api_key_env: str | None = None,
     concurrency: int | None = None,
+    tokenizer: str | None = None,
     trust_remote_code: bool = False,
     dtype: str = "float32",
     device: str = "cpu",
@@ -95,7 +101,7 @@ def backend_from_options(
         if api_key_env is not None:
             # The value is not shown, because users sometimes paste the key itself here.
             raise PsyvalError("option --api-key-env applies to the openai backend; add --backend openai")
-        for name, given in (("--base-url", base_url), ("--concurrency", concurrency)):
+        for name, given in (("--base-url", base_url), ("--concurrency", concurrency), ("--tokenizer", tokenizer)):
             if given is not None:
                 raise PsyvalError(f"option {name} = {given!r} applies to the openai backend; add --backend openai")
         return load_backend(
@@ -111,6 +117,8 @@ def backend_from_options(
         options["api_key_env"] = api_key_env
     if concurrency is not None:
         options["concurrency"] = concurrency
+    if tokenizer is not None:
+        options["tokenizer"] = tokenizer
     return load_backend(backend_name, **options)
 
 

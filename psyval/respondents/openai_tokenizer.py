@@ -67,9 +67,14 @@ def load_tokenizer(source: str) -> Any:
         elif source.lower().endswith(".gguf"):
             gguf = Path(source).expanduser()
             if not gguf.is_file():
-                raise BackendUnavailableError(f"tokenizer GGUF file {source!r} not found; check --tokenizer")
+                raise BackendUnavailableError(
+                    f"tokenizer GGUF file {source!r} not found; check --tokenizer (tokenizer in a study file's options)"
+                )
         if gguf is None:
-            return AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+            # Only local files are read: a served name such as "my-model" is
+            # usually no hub id, and a hub lookup would wait on the network
+            # before failing. A hub id must be in the local cache already.
+            return AutoTokenizer.from_pretrained(source, trust_remote_code=False, local_files_only=True)
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         match_gguf_pretokenizer(tokenizer, gguf)
         return tokenizer
@@ -77,9 +82,12 @@ def load_tokenizer(source: str) -> Any:
         if isinstance(error, BackendUnavailableError):
             raise
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if not Path(source).expanduser().exists():
+            # transformers' text speaks of connecting to the hub, which was never tried.
+            first = "no such local folder, and no hub id of that name in the local Hugging Face cache"
         raise BackendUnavailableError(
-            f"cannot load a tokenizer from {source!r} ({first}); pass --tokenizer with a local "
-            "Hugging Face folder, a .gguf file or a cached hub id of the served model"
+            f"cannot load a tokenizer from {source!r} ({first}); pass --tokenizer (tokenizer in a study "
+            "file's options) with a local Hugging Face folder, a .gguf file or a cached hub id of the served model"
         ) from error
 
 
