@@ -185,16 +185,38 @@ def read_profiles_csv(spec: CsvProfilesSpec) -> list[TargetProfile]:
         declared ``higher_is_more_important``, or rating columns declared
         ``lower_is_more_important``), if rank columns have a scale other than
         1 to at most 10, or if a value lies outside the declared range. If a column, name or number is missing or invalid.
+        If the file is empty or not UTF-8, a declaration stands below the
+        header, a row has more cells than the header, or a row's ranks tie or
+        are fractional.
     """
     path = spec.path
     if not path.is_file():
         raise PsyvalError(f"profiles CSV {str(path)!r} not found; check conditions.profiles.csv in the study file")
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise PsyvalError(
+            f"{path}: the file is not UTF-8 text (byte {error.object[error.start]:#04x} at offset {error.start}); "
+            "save it as UTF-8"
+        ) from None
+    if not text.strip():
+        raise PsyvalError(
+            f"{path}: the file is empty; add '# scale:' and '# direction:' lines, a header of 'name' and the "
+            "10 basic value ids, and one row per profile"
+        )
     lines = text.splitlines()
     comment_lines = []
     while lines and (lines[0].startswith("#") or not lines[0].strip()):
         comment_lines.append(lines.pop(0))
     declared = _parse_declarations(comment_lines, path)
+    for offset, line in enumerate(lines):
+        # A declaration below the header would otherwise be read as a profile
+        # row, or its absence above reported as "not declared".
+        if line.startswith("#") and _parse_declarations([line], path):
+            raise PsyvalError(
+                f"{path} line {len(comment_lines) + offset + 1}: {line.strip()!r} is below the header; "
+                "'# scale:' and '# direction:' declarations must come above the header"
+            )
 
     file_scale = _parse_scale(declared["scale"], path) if "scale" in declared else None
     file_direction = declared.get("direction")
@@ -261,10 +283,20 @@ def read_profiles_csv(spec: CsvProfilesSpec) -> list[TargetProfile]:
         )
 
     profiles = []
-    for row_number, row in enumerate(reader, start=len(comment_lines) + 2):
+    for row in reader:
+        # reader.line_num counts the lines read below the comments, so blank
+        # lines between rows keep the numbers equal to the file's lines.
+        row_number = len(comment_lines) + reader.line_num
+        extra = row.get(None)  # type: ignore[call-overload]
+        if extra:
+            raise PsyvalError(
+                f"{path} line {row_number}: the row has {len(header) + len(extra)} cells but the header has "
+                f"{len(header)} columns; remove the extra cells or name their columns in the header"
+            )
         name = (row.get(header[0]) or "").strip()
         _check_name(name, f"{path} row {row_number}")
         values = {}
+        ranks: list[float] = []
         for column, value_id in zip(value_columns, value_ids):
             cell = (row.get(column) or "").strip()
             try:
@@ -284,14 +316,38 @@ def read_profiles_csv(spec: CsvProfilesSpec) -> list[TargetProfile]:
                     f"{path} row {row_number}: {column} = {number:g} lies outside the declared scale "
                     f"{low:g}-{high:g}; fix the value or the '# scale:' line"
                 )
+            ranks.append(number)
             fraction = (number - low) / (high - low)
             if direction == "lower_is_more_important":
                 fraction = 1.0 - fraction
             values[value_id] = round(SCALE_MIN + fraction * (SCALE_MAX - SCALE_MIN), 4)
+        if rank_header:
+            _check_ranks(ranks, value_columns, f"{path} row {row_number}")
         profiles.append(TargetProfile(name=name, values=values, source=f"csv:{path.name}"))
     if not profiles:
         raise PsyvalError(f"{path}: the file has a header but no profile rows")
     return profiles
+
+
+def _check_ranks(ranks: list[float], columns: list[str], where: str) -> None:
+    """Reject a row of ranks with fractions or ties.
+
+    A rank orders the values, so each row gives every value its own
+    whole-number place. Tied or fractional ranks give no single order to rescale.
+    """
+    fractional = [f"{column} = {rank:g}" for column, rank in zip(columns, ranks) if not rank.is_integer()]
+    if fractional:
+        raise PsyvalError(
+            f"{where}: ranks must be whole numbers, got {', '.join(fractional)}; give each value its own rank 1, 2, 3, ..."
+        )
+    seen: dict[float, str] = {}
+    for column, rank in zip(columns, ranks):
+        if rank in seen:
+            raise PsyvalError(
+                f"{where}: {seen[rank]} and {column} share rank {rank:g}; ranks must differ within a row, "
+                "so give each value its own rank 1, 2, 3, ..."
+            )
+        seen[rank] = column
 
 
 def sample_profiles(spec: SampledProfilesSpec) -> list[TargetProfile]:
