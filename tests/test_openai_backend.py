@@ -199,6 +199,9 @@ def test_invalid_settings_rejected(mock: MockServer) -> None:
         ({"timeout": "fast"}, "invalid timeout 'fast' \\(str\\)"),
         ({"base_url": 8000}, "invalid base_url 8000 \\(int\\)"),
         ({"max_retries": True}, "invalid max_retries True \\(bool\\)"),
+        ({"top_logprobs": 100000}, "invalid top_logprobs 100000; use an integer from 1 to 20"),
+        ({"top_logprobs": 0}, "invalid top_logprobs 0"),
+        ({"retry_base_delay": -2}, "invalid retry_base_delay -2; use a number of seconds >= 0"),
     ]:
         with pytest.raises(PsyvalError, match=fragment):
             OpenAIBackend(**{"base_url": mock.base_url, "model": "m", **options})  # type: ignore[arg-type]

@@ -62,6 +62,10 @@ R = TypeVar("R")
 #: equal shift keeps the options' probability ratios.
 OPTION_BIAS = 100.0
 
+#: The most alternatives per position the OpenAI API returns; vLLM's default
+#: ``--max-logprobs`` is the same.
+MAX_TOP_LOGPROBS = 20
+
 #: New tokens generated when an answer has to be parsed from text.
 FALLBACK_MAX_TOKENS = 8
 
@@ -111,8 +115,8 @@ class OpenAIBackend(Backend):
         ``None`` uses the GGUF file of the embedded SmolLM2 default when the
         served model is SmolLM2, and ``model`` otherwise.
     top_logprobs
-        Alternatives requested per answer position. vLLM allows 20 unless it
-        is started with a larger ``--max-logprobs``.
+        Alternatives requested per answer position, 1 to 20: the OpenAI API
+        returns at most 20, as does vLLM with its default ``--max-logprobs``.
     logit_bias
         Use ``logit_bias`` when options are missing from the top
         alternatives: ``"auto"`` tries it and stops after the first failure.
@@ -185,7 +189,7 @@ class OpenAIBackend(Backend):
                 "timeout": (timeout, (int, float), "a positive number of seconds"),
                 "max_retries": (max_retries, (int,), "0 or a positive integer"),
                 "tokenizer": (tokenizer, (str, type(None)), "a tokenizer source as a string, or None"),
-                "top_logprobs": (top_logprobs, (int,), "a positive integer"),
+                "top_logprobs": (top_logprobs, (int,), "an integer from 1 to 20"),
                 "logit_bias": (logit_bias, (str,), "one of: auto, always, never"),
                 "generation_endpoint": (generation_endpoint, (str,), "one of: chat, completions"),
                 "prompt_format": (prompt_format, (str,), "one of: text, token_ids"),
@@ -195,6 +199,8 @@ class OpenAIBackend(Backend):
             }
         )
         _check_settings(base_url, concurrency, timeout, max_retries, top_logprobs, logit_bias, generation_endpoint)
+        if not (retry_base_delay >= 0 and math.isfinite(retry_base_delay)):
+            raise PsyvalError(f"invalid retry_base_delay {retry_base_delay!r}; use a number of seconds >= 0")
         if prompt_format not in ("text", "token_ids"):
             raise PsyvalError(f"invalid prompt_format {prompt_format!r}; choose one of: text, token_ids")
         self.prompt_format = prompt_format
@@ -603,8 +609,11 @@ def _check_settings(
         raise PsyvalError(f"invalid timeout {timeout!r}; use a positive number of seconds")
     if max_retries < 0:
         raise PsyvalError(f"invalid max_retries {max_retries!r}; use 0 or a positive integer")
-    if top_logprobs < 1:
-        raise PsyvalError(f"invalid top_logprobs {top_logprobs!r}; use a positive integer")
+    if not 1 <= top_logprobs <= MAX_TOP_LOGPROBS:
+        raise PsyvalError(
+            f"invalid top_logprobs {top_logprobs!r}; use an integer from 1 to {MAX_TOP_LOGPROBS}, "
+            "the most the OpenAI API and a default vLLM server return"
+        )
     if logit_bias not in ("auto", "always", "never"):
         raise PsyvalError(f"invalid logit_bias {logit_bias!r}; choose one of: auto, always, never")
     if generation_endpoint not in ("chat", "completions"):
