@@ -13,7 +13,7 @@ import csv
 import io
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -329,7 +329,7 @@ def read_profiles_csv(spec: CsvProfilesSpec) -> list[TargetProfile]:
     return profiles
 
 
-def _check_ranks(ranks: list[float], columns: list[str], where: str) -> None:
+def _check_ranks(ranks: list[float], columns: Sequence[str], where: str) -> None:
     """Reject a row of ranks with fractions or ties.
 
     A rank orders the values, so each row gives every value its own
