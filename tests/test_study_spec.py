@@ -80,6 +80,11 @@ def test_minimal_study_defaults():
         ),
         (minimal(models=[{"model": "m", "options": {"dtype": 16}}]), "options.dtype must be a string, got 16"),
         (minimal(judge={"options": {"max_new_tokens": "few"}}), "judge.options.max_new_tokens must be an integer"),
+        (minimal(judge={"options": {"batch_size": 0}}), "judge.options.batch_size must be an integer >= 1, got 0"),
+        (
+            minimal(judge={"options": {"max_response_chars": -5}}),
+            "judge.options.max_response_chars must be an integer >= 1, got -5",
+        ),
         (minimal(judge={"name": "gpt4"}), "judge.name is 'gpt4', an unknown judge"),
         (minimal(analyses={"sem": ["nothere.lav"]}), "names 'nothere.lav', which is neither"),
         (minimal(name="../../x"), "study.name must contain only"),
@@ -408,6 +413,10 @@ def _refusing_loader(model):
         (minimal(judge={"model": "other"}), "cannot load model 'other'"),
         (minimal(instrument="pvq-nope"), "instrument 'pvq-nope' not found"),
         (minimal(conditions={"profiles": {"named": ["nosuchprofile"]}}), "unknown profile 'nosuchprofile'"),
+        (
+            minimal(judge={"name": "llama-guard", "options": {"model_path": "/nonexistent"}}),
+            "llama-guard model folder '/nonexistent' not found",
+        ),
     ],
 )
 def test_run_checks_names_before_folder(study, fragment, tmp_path):

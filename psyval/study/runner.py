@@ -30,7 +30,7 @@ from psyval.study import adapters
 from psyval.study.conditions import Respondent, TargetProfile, expand_profiles, expand_respondents
 from psyval.study.join import build_respondent_table, build_response_table
 from psyval.study.progress import Progress
-from psyval.study.spec import ModelSpec, StudySpec
+from psyval.study.spec import JudgeSpec, ModelSpec, StudySpec
 from psyval.study.store import StudyStore, Table, result_key
 
 log = logging.getLogger(__name__)
@@ -161,6 +161,12 @@ class StudyRunner:
         # server fails before any stage runs and leaves no empty folder.
         for model in models_needed(study, until):
             backend_loader(model)
+        # The judges are built here too, so that their constructors' checks (a
+        # batch size of 0, a missing llama-guard folder) fail before the folder
+        # exists; the judging stage then reuses them.
+        self.judge_runners: dict[tuple[str, str], adapters.JudgeRunner] = {}
+        if STAGES.index(until) >= STAGES.index("judging"):
+            self._load_judges()
         out_dir.mkdir(parents=True, exist_ok=True)
         self.store = StudyStore(out_dir / "study.sqlite")
         self.counts: dict[str, StageCount] = {stage: StageCount() for stage in STAGES}
@@ -169,6 +175,24 @@ class StudyRunner:
         self.judgment_keys: dict[str, dict[str, str]] = {}
 
     # ------------------------------------------------------------------ helpers
+
+    def _load_judges(self) -> None:
+        """Build the harm and refusal judges for every respondent model, once each."""
+        for judge_spec in adapters.judge_plan(self.study.judge):
+            shared: adapters.JudgeRunner | None = None
+            for model in self.study.models:
+                # Only the rubric judge runs on the respondent's model; any other
+                # judge is the same for every model and is built once.
+                if shared is None or judge_spec[1].name == "rubric":
+                    shared = adapters.load_judge_runner(judge_spec, self.load_backend, model)
+                self.judge_runners[(judge_spec[0], model.label)] = shared
+
+    def _judge_runner(self, judge_spec: tuple[str, JudgeSpec], model: ModelSpec) -> adapters.JudgeRunner:
+        """Return the judge built for ``model``, building it if the run began after the check."""
+        key = (judge_spec[0], model.label)
+        if key not in self.judge_runners:
+            self.judge_runners[key] = adapters.load_judge_runner(judge_spec, self.load_backend, model)
+        return self.judge_runners[key]
 
     def _model_fingerprint(self, backend: Backend) -> dict[str, Any]:
         # describe() also contains settings and request counters that change
@@ -386,7 +410,7 @@ class StudyRunner:
                 model_tasks = [task for task in self.probe_tasks if task.respondent.model == model]
                 if not model_tasks:
                     continue
-                runner = adapters.load_judge_runner(judge_spec, self.load_backend, model)
+                runner = self._judge_runner(judge_spec, model)
                 judge_print = self._judge_fingerprint(runner)
                 pairs: list[tuple[str, str]] = []
                 for task in model_tasks:

@@ -427,6 +427,12 @@ def _check_judge(fields: _Fields, name: str, options: dict[str, Any]) -> None:
     if name == "rubric" and tokens is not None and (isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1):
         raise fields.error("options.max_new_tokens", f"must be an integer >= 1, got {_describe(tokens)}")
     _check_options(fields, options, f"the {name!r} judge", allowed, target)
+    # Sizes and limits count something, so 0 or less is a mistake the judge
+    # would otherwise report only when it is built.
+    for key in ("batch_size", "max_new_tokens", "max_response_chars"):
+        value = options.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+            raise fields.error(f"options.{key}", f"must be an integer >= 1, got {_describe(value)}")
 
 
 def _parse_model(data: Any, where: str, source: str) -> ModelSpec:
