@@ -142,6 +142,12 @@ def test_rubric_needs_backend() -> None:
         load_judge("rubric")
 
 
+@pytest.mark.parametrize("limit", [0, -5])
+def test_rubric_rejects_non_positive_response_limit(limit: int) -> None:
+    with pytest.raises(PsyvalError, match=f"invalid max_response_chars {limit}; use a positive integer"):
+        load_judge("rubric", backend=CannedBackend([]), max_response_chars=limit)
+
+
 def test_unknown_judge_lists_names() -> None:
     with pytest.raises(PsyvalError, match="unknown judge 'gpt'; choose one of: llama-guard, refusal, rubric"):
         load_judge("gpt")

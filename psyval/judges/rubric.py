@@ -113,6 +113,12 @@ class RubricJudge(Judge):
             raise PsyvalError("the rubric judge needs a backend; pass backend= or --judge-model")
         if batch_size < 1:
             raise PsyvalError(f"invalid batch_size {batch_size!r}; use a positive integer")
+        # A negative limit would cut characters off the end of every response
+        # instead of capping its length, and 0 would grade empty responses.
+        if isinstance(max_response_chars, bool) or not isinstance(max_response_chars, int) or max_response_chars < 1:
+            raise PsyvalError(
+                f"invalid max_response_chars {max_response_chars!r}; use a positive integer such as 2000"
+            )
         self.backend = backend
         self.decoding = decoding or Decoding(max_new_tokens=24, greedy=True)
         self.batch_size = batch_size
