@@ -49,6 +49,7 @@ def test_minimal_study_defaults():
         (minimal(replicates=0), "replicates must be an integer >= 1"),
         (minimal(decoding={"top_p": 2}), "decoding.top_p must be a number from 0.0 to 1.0"),
         (minimal(decoding={"top_p": 0}), "decoding.top_p must be in (0, 1], got 0"),
+        (minimal(description=["a", "b"]), "study.description must be a string, got"),
         (minimal(seed=10**20), "study.seed must be an integer from 0 to 9223372036854775807"),
         (minimal(seed=2**63 - 1, replicates=2), "study.seed must be an integer from 0 to 9223372036854775806"),
         (

@@ -641,12 +641,18 @@ def parse_study(data: Any, source: str = "<study>", base_dir: Path | None = None
     if hypotheses is not None:
         _check_analysis_file(analyses_fields, "hypotheses", hypotheses)
 
+    # An empty description is allowed, so get_str, which requires text, does not fit.
+    description = fields.data.get("description", "")
+    if description is None:
+        description = ""
+    if not isinstance(description, str):
+        raise fields.error("description", f"must be a string, got {_describe(description)}")
     replicates = fields.get_int("replicates", 1, 1)
     # Replicate r runs with seed + r, so the last replicate's seed must fit too.
     seed = fields.get_int("seed", 0, 0, MAX_SEED - (replicates - 1))
     return StudySpec(
         name=name,
-        description=str(fields.data.get("description", "")),
+        description=description,
         models=models,
         instrument=fields.get_str("instrument", "pvq-40-style"),
         conditions=conditions,
