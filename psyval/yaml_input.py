@@ -9,11 +9,14 @@ syntax error, and :func:`describe_yaml_error` turns either into one line.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node
+
+from psyval.errors import PsyvalError
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -58,6 +61,27 @@ def load_yaml(text: str) -> Any:
     """
     # UniqueKeyLoader subclasses SafeLoader, so only standard YAML types are built.
     return yaml.load(text, Loader=UniqueKeyLoader)
+
+
+def read_yaml_text(path: Path, what: str) -> str:
+    """Return the text of the YAML file ``path``, described as ``what`` in errors (e.g. "study file").
+
+    Raises
+    ------
+    PsyvalError
+        If the file is not UTF-8; the message names the first bad byte and
+        its 1-based line and column, counted in bytes.
+    """
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise PsyvalError(
+            f"{what} {str(path)!r} is not UTF-8 text: byte 0x{data[error.start]:02x} at line {line}, "
+            f"column {column} cannot be decoded; save it as UTF-8"
+        ) from error
 
 
 def describe_yaml_error(error: yaml.YAMLError) -> str:

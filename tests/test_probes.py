@@ -80,6 +80,13 @@ def test_three_formats_read_alike(tmp_path: Path) -> None:
     assert probes[0] == probes[1] == probes[2]
 
 
+def test_non_utf8_yaml_probe_file_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_bytes("- {id: a1, prompt: caf\u00e9, category: malware}\n".encode("latin-1"))
+    with pytest.raises(PsyvalError, match="is not UTF-8 text: byte 0xe9 at line 1, column 23"):
+        load_probe_set(path)
+
+
 def test_write_then_read_round_trip(tmp_path: Path) -> None:
     original = load_probe_set("psyval").subset(per_category=1)
     for suffix in (".csv", ".jsonl", ".yaml"):

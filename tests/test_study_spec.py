@@ -148,6 +148,13 @@ def test_invalid_yaml_rejected(tmp_path):
     assert "while parsing a flow sequence that starts at line 1, column 7" in message
 
 
+def test_non_utf8_study_file_rejected(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_bytes(b"name: x\n\xff\xfe\n")
+    with pytest.raises(PsyvalError, match=r"byte 0xff at line 2, column 1 cannot be decoded; save it as UTF-8"):
+        load_study(path)
+
+
 def test_duplicate_yaml_key_rejected(tmp_path):
     path = write_csv(tmp_path / "s.yaml", "name: x\nseed: 0\nseed: 1\n")
     with pytest.raises(PsyvalError, match=r"found duplicate key 'seed' \(first on line 2\) at line 3, column 1"):

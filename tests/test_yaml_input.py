@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
-from psyval.yaml_input import describe_yaml_error, load_yaml
+from psyval.errors import PsyvalError
+from psyval.yaml_input import describe_yaml_error, load_yaml, read_yaml_text
 
 
 def _error_for(text: str) -> str:
@@ -45,3 +48,15 @@ def test_only_safe_types_loaded():
 
 def test_message_is_one_line():
     assert "\n" not in _error_for("a: b: c\n")
+
+
+def test_non_utf8_file_named_with_byte_and_position(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("name: x\ndescription: caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(PsyvalError) as caught:
+        read_yaml_text(path, "study file")
+    assert str(caught.value) == (
+        f"study file {str(path)!r} is not UTF-8 text: byte 0xe9 at line 2, column 17 cannot be decoded; "
+        "save it as UTF-8"
+    )
+

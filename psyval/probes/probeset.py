@@ -22,7 +22,7 @@ import yaml
 
 from psyval.errors import PsyvalError
 from psyval.probes.taxonomy import VALID_CATEGORIES
-from psyval.yaml_input import describe_yaml_error, load_yaml
+from psyval.yaml_input import describe_yaml_error, load_yaml, read_yaml_text
 
 ProbeKind = Literal["harmful", "benign"]
 PROBE_KINDS: tuple[str, ...] = ("harmful", "benign")
@@ -183,7 +183,7 @@ def check_unique_ids(probes: Sequence[Probe], wheres: Sequence[str]) -> None:
 
 def _read_yaml(path: Path) -> tuple[list[tuple[dict[str, Any], str]], dict[str, Any]]:
     try:
-        document = load_yaml(path.read_text(encoding="utf-8"))
+        document = load_yaml(read_yaml_text(path, "probe set file"))
     except yaml.YAMLError as error:
         raise PsyvalError(f"{path}: invalid YAML: {describe_yaml_error(error)}; fix the syntax there") from error
     metadata: dict[str, Any] = {}

@@ -20,7 +20,7 @@ import yaml
 from psyval.errors import PsyvalError
 from psyval.instruments.values import BASIC_VALUES, HIGHER_ORDER_VALUES
 from psyval.probes.taxonomy import HARM_CATEGORIES
-from psyval.yaml_input import describe_yaml_error, load_yaml
+from psyval.yaml_input import describe_yaml_error, load_yaml, read_yaml_text
 
 #: The 14 extreme profiles: one basic or higher-order value high, the rest low.
 EXTREME_PROFILES: tuple[str, ...] = BASIC_VALUES + HIGHER_ORDER_VALUES
@@ -689,7 +689,7 @@ def load_study(path: str | Path) -> StudySpec:
             raise PsyvalError(f"study file {str(path)!r} not found; give a path to a YAML study file")
         file = bundled
     try:
-        data = load_yaml(file.read_text(encoding="utf-8"))
+        data = load_yaml(read_yaml_text(file, "study file"))
     except yaml.YAMLError as error:
         raise PsyvalError(
             f"study file {str(file)!r} is not valid YAML: {describe_yaml_error(error)}; fix the file there"
