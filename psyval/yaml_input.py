@@ -63,14 +63,14 @@ def load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=UniqueKeyLoader)
 
 
-def read_yaml_text(path: Path, what: str) -> str:
-    """Return the text of the YAML file ``path``, described as ``what`` in errors (e.g. "study file").
+def read_yaml_text(path: Path, file_kind: str) -> str:
+    """Return the text of the YAML file ``path``, named ``file_kind`` (e.g. "study file") in errors.
 
     Raises
     ------
     PsyvalError
-        If the file is not UTF-8; the message names the first bad byte and
-        its 1-based line and column, counted in bytes.
+        If the file is not UTF-8. The message names the first invalid byte
+        and its 1-based line and column, with the column counted in bytes.
     """
     data = path.read_bytes()
     try:
@@ -79,7 +79,7 @@ def read_yaml_text(path: Path, what: str) -> str:
         line = data.count(b"\n", 0, error.start) + 1
         column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
         raise PsyvalError(
-            f"{what} {str(path)!r} is not UTF-8 text: byte 0x{data[error.start]:02x} at line {line}, "
+            f"{file_kind} {str(path)!r} is not UTF-8 text: byte 0x{data[error.start]:02x} at line {line}, "
             f"column {column} cannot be decoded; save it as UTF-8"
         ) from error
 

@@ -87,7 +87,8 @@ def _manifest_path(out: Path) -> Path:
 @click.option("--max-new-tokens", type=click.IntRange(min=1), default=64, show_default=True,
               help="Maximum new tokens per response.")
 @click.option("--greedy", is_flag=True, help="Greedy decoding (ignores --temperature and --top-p).")
-@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True, help="Sampling seed, stored in every row.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+              help="Sampling seed, stored in every row.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True,
               help="Prompts generated per batch.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,

@@ -63,7 +63,10 @@ def _spread_summary(responses: Any, scores: Any, respondent: str, top: int = 5) 
     "--variants", type=click.IntRange(min=1), default=1, show_default=True,
     help="Prompt variants per item: instruction wordings crossed with both scale numbering directions.",
 )
-@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True, help="Seed of the item order and of generation.")
+@click.option(
+    "--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+    help="Seed of the item order and of generation.",
+)
 @click.option(
     "--out", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
     help=(

@@ -161,9 +161,9 @@ class StudyRunner:
         # server fails before any stage runs and leaves no empty folder.
         for model in models_needed(study, until):
             backend_loader(model)
-        # The judges are built here too, so that their constructors' checks (a
-        # batch size of 0, a missing llama-guard folder) fail before the folder
-        # exists; the judging stage then reuses them.
+        # The judges are built here too, so a value their constructors reject
+        # (a batch size of 0, a missing llama-guard folder) fails before the
+        # folder exists. The judging stage reuses these judges.
         self.judge_runners: dict[tuple[str, str], adapters.JudgeRunner] = {}
         if STAGES.index(until) >= STAGES.index("judging"):
             self._load_judges()

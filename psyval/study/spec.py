@@ -29,8 +29,8 @@ SAFETY_CONDITIONS: tuple[str, ...] = ("input-only", "safety-prompt", "value-prom
 ProfileDirection = Literal["higher_is_more_important", "lower_is_more_important"]
 PROFILE_DIRECTIONS: tuple[str, ...] = ("higher_is_more_important", "lower_is_more_important")
 
-#: Largest seed psyval accepts: torch.manual_seed and the numpy generators take
-#: 64-bit seeds, and a signed 64-bit bound leaves no doubt on either side.
+#: Largest seed psyval accepts, the largest signed 64-bit integer. Both
+#: torch.manual_seed and numpy's default_rng accept every seed from 0 to it.
 MAX_SEED = 2**63 - 1
 
 #: Name of the condition in which the model answers with no target profile.
