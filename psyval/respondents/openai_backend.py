@@ -37,9 +37,18 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from psyval.errors import BackendUnavailableError, PsyvalError, PsyvalWarning, UnparsedAnswerWarning
+from psyval.errors import (
+    BackendUnavailableError,
+    PsyvalError,
+    PsyvalWarning,
+    UnparsedAnswerWarning,
+)
 from psyval.respondents.base import Backend, ChatMessage, Decoding, OptionDistribution
-from psyval.respondents.http_client import JsonClient, RetryPolicy, ServerUnreachableError
+from psyval.respondents.http_client import (
+    JsonClient,
+    RetryPolicy,
+    ServerUnreachableError,
+)
 from psyval.respondents.openai_tokenizer import load_tokenizer, resolve_tokenizer_source
 from psyval.respondents.prompting import (
     OptionCache,
@@ -47,11 +56,11 @@ from psyval.respondents.prompting import (
     check_options,
     encode_prompt,
     has_chat_template,
+    option_distribution,
     option_token_ids,
     render_prompt,
 )
 from psyval.respondents.response_cache import ResponseCache
-from psyval.respondents.transformers_backend import _distribution
 
 log = logging.getLogger(__name__)
 
@@ -357,12 +366,12 @@ class OpenAIBackend(Backend):
         top = self._top_logprobs(prompt, self.top_logprobs, None)
         found = {text: top[text] for text in token_texts if text in top}
         if len(found) == len(options):
-            return self._count(_distribution(options, [found[t] for t in token_texts], method="logprob"))
+            return self._count(option_distribution(options, [found[t] for t in token_texts], method="logprob"))
 
         found_mass = sum(math.exp(v) for v in found.values())
         biased = self._biased_logprobs(prompt, option_ids, token_texts)
         if biased is not None:
-            result = _distribution(options, biased, method="logprob-bias")
+            result = option_distribution(options, biased, method="logprob-bias")
             # The bias hides the unrestricted distribution, so the option mass
             # is the part seen in the unbiased answer: a lower bound.
             result.valid_mass = min(1.0, found_mass)

@@ -21,7 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from psyval.errors import BackendUnavailableError
-from psyval.respondents.model_cache import DEFAULT_MODEL, EMBEDDED_MODELS, embedded_gguf_path
+from psyval.respondents.model_cache import (
+    DEFAULT_MODEL,
+    EMBEDDED_MODELS,
+    embedded_gguf_path,
+)
 
 log = logging.getLogger(__name__)
 

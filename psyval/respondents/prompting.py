@@ -8,11 +8,12 @@ the model runs in-process or behind a server.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from typing import Any
 
 from psyval.errors import PsyvalError
-from psyval.respondents.base import ChatMessage
+from psyval.respondents.base import ChatMessage, OptionDistribution
 
 #: Cache of option token ids, keyed by the prompt's last characters and the options.
 OptionCache = dict[tuple[str, tuple[str, ...]], list[list[int]]]
@@ -97,4 +98,27 @@ def option_token_ids(
     return result
 
 
-__all__ = ["OptionCache", "encode_prompt", "has_chat_template", "option_token_ids", "render_prompt"]
+def option_distribution(options: Sequence[str], logprobs: Sequence[float], method: str) -> OptionDistribution:
+    """Renormalise option log-probabilities and record the probability mass they had before."""
+    peak = max(logprobs)
+    weights = [math.exp(v - peak) for v in logprobs]
+    total = sum(weights)
+    mass = math.exp(peak) * total
+    return OptionDistribution(
+        probabilities={o: w / total for o, w in zip(options, weights)},
+        valid_mass=min(1.0, mass),
+        method=method,
+        extra={"logprobs": dict(zip(options, logprobs))},
+    )
+
+
+__all__ = [
+    "OptionCache",
+    "chat_template_sha256",
+    "check_options",
+    "encode_prompt",
+    "has_chat_template",
+    "option_distribution",
+    "option_token_ids",
+    "render_prompt",
+]

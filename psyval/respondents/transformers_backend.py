@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +23,7 @@ from psyval.respondents.prompting import (
     check_options,
     encode_prompt,
     has_chat_template,
+    option_distribution,
     option_token_ids,
     render_prompt,
 )
@@ -374,7 +374,7 @@ class TransformersBackend(Backend):
         results = []
         for row, per_prompt in enumerate(option_ids):
             values = [float(logprobs[row, ids[0]]) for ids in per_prompt]
-            results.append(_distribution(options, values, method="logprob"))
+            results.append(option_distribution(options, values, method="logprob"))
         return results
 
     def _score_multi_token(
@@ -399,7 +399,7 @@ class TransformersBackend(Backend):
         sums = [[0.0] * len(options) for _ in prompts]
         for n, (row, k, token) in enumerate(targets):
             sums[row][k] += float(logprobs[n, token])
-        return [_distribution(options, values, method="logprob-continuation") for values in sums]
+        return [option_distribution(options, values, method="logprob-continuation") for values in sums]
 
     # ------------------------------------------------------------------ generation
 
@@ -427,20 +427,6 @@ class TransformersBackend(Backend):
             new_tokens = generated[:, batch["input_ids"].shape[1]:]
             outputs.extend(self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True))
         return outputs
-
-
-def _distribution(options: Sequence[str], logprobs: Sequence[float], method: str) -> OptionDistribution:
-    """Renormalise option log-probabilities; record the mass they held before."""
-    peak = max(logprobs)
-    weights = [math.exp(v - peak) for v in logprobs]
-    total = sum(weights)
-    mass = math.exp(peak) * total
-    return OptionDistribution(
-        probabilities={o: w / total for o, w in zip(options, weights)},
-        valid_mass=min(1.0, mass),
-        method=method,
-        extra={"logprobs": dict(zip(options, logprobs))},
-    )
 
 
 __all__ = ["TransformersBackend"]
