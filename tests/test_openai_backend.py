@@ -5,7 +5,7 @@ server cannot produce on demand: HTTP 429, 5xx, hanging responses and missing
 log-probabilities. Scoring, generation, agreement with the in-process backend
 and the fault cases run against llama-cpp-python's server on 127.0.0.1,
 serving the same SmolLM2 GGUF file as the in-process default. One agreement
-test also serves a float32 copy of that file, which holds exactly the weights
+test also serves a float32 copy of that file, which contains exactly the weights
 the in-process backend runs.
 """
 

@@ -21,7 +21,7 @@ def test_chat_template_hash() -> None:
 
 @pytest.mark.parametrize("options", [[], ["1", "2", "1"]])
 def test_check_options_rejects(options: list[str]) -> None:
-    with pytest.raises(PsyvalError, match=r"answer options .* must be non-empty and distinct"):
+    with pytest.raises(PsyvalError, match=r"invalid answer options .*: give at least one option and no repeats"):
         check_options(options)
 
 

@@ -408,8 +408,8 @@ def test_missing_analysis_hides_dot_files():
     assert ".keep" not in message
 
 
-def _refusing_loader(model):
-    """Load nothing: refuse the model "other" and return a placeholder for any other model."""
+def _failing_loader(model):
+    """Fail for the model "other" and return a placeholder for any other model."""
     if model.model == "other":
         raise PsyvalError(f"cannot load model {model.model!r}")
     return object()
@@ -432,7 +432,7 @@ def test_run_checks_names_before_folder(study, fragment, tmp_path):
 
     out = tmp_path / "results"
     with pytest.raises(PsyvalError, match=fragment):
-        run_study(parse_study(study), out, backend_loader=_refusing_loader)
+        run_study(parse_study(study), out, backend_loader=_failing_loader)
     assert not out.exists()
 
 

@@ -117,10 +117,10 @@ def load_hypotheses(path: str | Path) -> HypothesisSet:
     Raises
     ------
     PsyvalError
-        If the file is missing, is not UTF-8 YAML, is not a mapping with a ``hypotheses`` list,
-        lists no hypotheses, names an unknown value or harm category, has a
-        sign other than ``+`` or ``-``, repeats an id, or gives a
-        non-exploratory hypothesis no source.
+        If the file is missing, is not UTF-8 YAML, or is not a mapping with a
+        ``hypotheses`` list. Also if it lists no hypotheses, names an unknown
+        value or harm category, has a sign other than ``+`` or ``-``, repeats
+        an id, or gives a non-exploratory hypothesis no source.
     """
     path = Path(path)
     if not path.is_file():

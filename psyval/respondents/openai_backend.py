@@ -71,8 +71,8 @@ R = TypeVar("R")
 #: equal shift keeps the options' probability ratios.
 OPTION_BIAS = 100.0
 
-#: The most alternatives per position the OpenAI API returns; vLLM's default
-#: ``--max-logprobs`` is the same.
+#: The maximum number of alternatives per position that the OpenAI API returns.
+#: vLLM's default ``--max-logprobs`` is also 20.
 MAX_TOP_LOGPROBS = 20
 
 #: New tokens generated when an answer has to be parsed from text.

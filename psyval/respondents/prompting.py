@@ -37,7 +37,7 @@ def chat_template_sha256(tokenizer: Any) -> str | None:
 def check_options(options: Sequence[str]) -> None:
     """Raise :class:`PsyvalError` unless the answer ``options`` are non-empty and distinct."""
     if len(set(options)) != len(options) or not options:
-        raise PsyvalError(f"answer options {list(options)!r} must be non-empty and distinct")
+        raise PsyvalError(f"invalid answer options {list(options)!r}: give at least one option and no repeats")
 
 
 def render_prompt(tokenizer: Any, messages: Sequence[ChatMessage], answer_prefix: str = "") -> str:

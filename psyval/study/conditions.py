@@ -184,10 +184,10 @@ def read_profiles_csv(spec: CsvProfilesSpec) -> list[TargetProfile]:
         values. If the direction contradicts the header (``_rank`` columns
         declared ``higher_is_more_important``, or rating columns declared
         ``lower_is_more_important``), if rank columns have a scale other than
-        1 to at most 10, or if a value lies outside the declared range. If a column, name or number is missing or invalid.
-        If the file is empty or not UTF-8, a declaration stands below the
-        header, a row has more cells than the header, or a row's ranks tie or
-        are fractional.
+        1 to at most 10, or if a value lies outside the declared range. If a
+        column, name or number is missing or invalid. If the file is empty or
+        not UTF-8, a declaration is below the header, a row has more cells
+        than the header, or a row's ranks tie or are fractional.
     """
     path = spec.path
     if not path.is_file():
