@@ -578,10 +578,10 @@ def test_agreement_float32_server(float32_served_survey, local_survey) -> None: 
 
 @pytest.mark.slow
 def test_agreement_q4_1_server(served_survey, local_survey) -> None:  # type: ignore[no-untyped-def]
-    # The shipped file's Q4_1 weights, multiplied with 8-bit activations,
-    # move each option probability by up to 0.05 (test_option_scores_match_in_process),
-    # which shifts expected values but flips the most likely answer only
-    # where the two leading options are nearly tied.
+    # The shipped file's Q4_1 weights, multiplied with 8-bit activations, move
+    # each option probability within the 0.05 that
+    # test_option_scores_match_in_process allows. That shifts expected values,
+    # and it can flip the most likely answer only where two options nearly tie.
     table = _agreement(served_survey, local_survey)
     print(_agreement_report(table))
     assert len(table) == 40
